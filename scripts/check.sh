@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# scripts/check.sh [KERNEL...]: what `make check` runs.
+#
+# deps -> host build (userspace, selftests) -> host unit tests -> for each
+# kernel (default 6.1 6.12): fetch kernel, build dmseal.ko, initramfs, boot
+# the guest with the selftests. A failing step does not stop the other
+# kernels; it counts as one failure. Ends with exactly one summary line
+#   N passed, N failed[, N skipped]
+# and exits non-zero if anything failed. SELFTEST_FAIL=1 in the environment
+# makes guest_env fail on purpose (proves failures reach this line).
+set -uo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+S=$REPO/scripts
+((${#@})) || set -- 6.1 6.12
+
+PASS=0 FAIL=0 SKIP=0
+step() { printf '\n=== %s\n' "$*" >&2; }
+failed() { log "FAILED: $*"; FAIL=$((FAIL + 1)); }
+
+step "deps"
+"$S/deps.sh" || { failed "scripts/deps.sh"; echo "$PASS passed, $FAIL failed"; exit 1; }
+
+step "host build"
+make -s -C "$REPO" all || failed "host build (make all)"
+
+step "host unit tests"
+if [[ -f $REPO/tests/Makefile ]]; then
+	out=$(make -C "$REPO/tests" unit 2>&1 | tee /dev/stderr)
+	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+	if [[ -n $line ]]; then
+		read -r p f s < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$line")
+		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + ${s:-0}))
+	else
+		failed "make -C tests unit printed no 'unit: N passed, N failed' line"
+	fi
+else
+	log "note: tests/Makefile does not exist yet; no host unit tests run"
+fi
+
+GUEST_ENV=()
+[[ -n ${SELFTEST_FAIL:-} ]] && GUEST_ENV=(--env "SELFTEST_FAIL=$SELFTEST_FAIL")
+for k in "$@"; do
+	step "kernel $k"
+	rm -f "$BUILD/$k/result"
+	if ! "$S/kernel.sh" "$k" >/dev/null; then failed "$k: kernel fetch"; continue; fi
+	if ! "$S/build-module.sh" "$k" >"$BUILD/$k.module.log" 2>&1; then
+		tail -n 30 "$BUILD/$k.module.log" >&2
+		failed "$k: module build (log: build/$k.module.log)"
+		continue
+	fi
+	if ! "$S/initramfs.sh" "$k"; then failed "$k: initramfs"; continue; fi
+	"$S/run-guest.sh" --kernel "$k" --cmd selftests "${GUEST_ENV[@]}"
+	if [[ -f $BUILD/$k/result ]]; then
+		read -r p f s <"$BUILD/$k/result"
+		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
+	else
+		failed "$k: guest run produced no result"
+	fi
+done
+
+printf '\n'
+if ((SKIP)); then
+	echo "$PASS passed, $FAIL failed, $SKIP skipped"
+else
+	echo "$PASS passed, $FAIL failed"
+fi
+((FAIL == 0))

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dmsealctl: shared declarations. Each .c file is named after the one thing
+ * it does; this header is the only glue between them.
+ */
+#ifndef DMSEALCTL_H
+#define DMSEALCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "dmseal_core.h"
+#include <linux/dmseal.h>
+
+#define DMSEALCTL_VERSION	"0.1"
+#define DMSEAL_RUN_DIR		"/run/dmseal"
+
+/* Exit status, documented in dmsealctl.8. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* the operation failed (policy file errors too) */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_DENIED = 3,	/* refused by the kernel (dmseal policy or seal) */
+	EXIT_NOENT = 4,		/* not sealed / no such device or volume */
+};
+
+/* Global options (main.c). */
+extern bool opt_json;
+extern bool opt_verbose;
+extern const char *prog;
+
+/* util.c */
+void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hex_encode(const uint8_t *in, size_t len, char *out);
+double now_s(void);
+bool name_ok(const char *name);
+int parse_u64(const char *s, uint64_t *out);
+int errno_exit(int err);
+
+/* output.c: json-c helpers for -j/--json */
+void json_print(struct json_object *o, bool pretty);
+struct json_object *json_hex(const uint8_t *buf, size_t len);
+
+/* secret.c: key material hygiene */
+struct secret {
+	uint8_t *buf;
+	size_t len;
+	size_t map_len;
+};
+int secret_alloc_random(struct secret *s, size_t len);
+void secret_free(struct secret *s);
+
+/* modload.c */
+int modules_load(const char *const *names, size_t n);
+int modules_load_dmseal(void);
+
+/* netlink.c: the dmseal generic-netlink client */
+struct nlattr;
+struct dnl;
+typedef int (*dnl_msg_cb)(struct nlattr **tb, uint8_t cmd, void *arg);
+struct dnl *dnl_open(bool events);
+void dnl_close(struct dnl *nl);
+int dnl_request(struct dnl *nl, uint8_t cmd, bool dump, const void *policy,
+		size_t policy_len, dnl_msg_cb cb, void *arg);
+const char *dnl_extack(struct dnl *nl);
+int dnl_wait_event(struct dnl *nl, int timeout_ms, dnl_msg_cb cb, void *arg);
+int dnl_drain_events(struct dnl *nl, dnl_msg_cb cb, void *arg);
+const char *dnl_cmd_name(uint8_t cmd);
+void dnl_attrs_text(struct nlattr **tb, char *buf, size_t cap);
+struct json_object *dnl_attrs_json(struct nlattr **tb);
+/* GET_POLICY: the sealed policy's canonical bytes (malloc'ed) and digest */
+int dnl_get_policy(struct dnl *nl, uint8_t **buf, size_t *len,
+		   uint8_t digest[DMSEAL_DIGEST_LEN]);
+/* open a socket after loading modules; prints the error itself */
+int dnl_connect(struct dnl **out, bool events);
+
+/* policy_json.c */
+int policy_from_file(const char *path, struct dms_policy *p);
+struct json_object *policy_to_json(const struct dms_policy *p);
+int policy_encode_alloc(const struct dms_policy *p, uint8_t **buf, size_t *len);
+void policy_digest(const uint8_t *buf, size_t len, uint8_t out[DMSEAL_DIGEST_LEN]);
+
+/* commands */
+int cmd_policy(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_pins(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_ephemeral(int argc, char **argv);
+int print_event(struct nlattr **tb, uint8_t cmd, void *arg);
+
+/* mkfs.c */
+int run_mkfs_ext4(const char *dev, char *errbuf, size_t errcap);
+int zero_range(const char *dev, uint64_t off, uint64_t len);
+int ext4_prepare(const char *dev, uint64_t size);
+
+/* mount.c */
+struct mount_opts {
+	unsigned long flags;
+	char data[512];
+};
+int mount_opts_parse(const char *s, struct mount_opts *mo);
+int find_mounts(dev_t dev, char ***mps, size_t *n);
+void free_mounts(char **mps, size_t n);
+int mkdir_p(const char *path, mode_t mode, bool *created);
+
+#endif

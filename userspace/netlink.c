@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmsealctl: the generic-netlink client of the "dmseal" family
+ * (include/uapi/linux/dmseal.h is the contract).
+ *
+ * Errors come back as netlink errors carrying an extended-ack message: the
+ * kernel's reason for refusing a policy is only ever there, so the socket
+ * asks for NETLINK_EXT_ACK and the error handler digs NLMSGERR_ATTR_MSG out
+ * of the error message. NETLINK_CAP_ACK keeps the kernel from echoing a
+ * 60 kB policy back in every error.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "dmsealctl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct dnl {
+	struct nl_sock *sk;
+	int family;
+	char extack[512];
+	/* per request */
+	int err;
+	bool done;
+	dnl_msg_cb cb;
+	void *arg;
+	int cb_ret;
+};
+
+static const char *const cmd_names[] = {
+	[DMSEAL_CMD_STATUS] = "status",
+	[DMSEAL_CMD_LOAD_POLICY] = "load-policy",
+	[DMSEAL_CMD_GET_POLICY] = "get-policy",
+	[DMSEAL_CMD_LIST_PINS] = "pin",
+	[DMSEAL_CMD_EVENT_DENY] = "deny",
+	[DMSEAL_CMD_EVENT_PIN] = "pin",
+	[DMSEAL_CMD_EVENT_UNPIN] = "unpin",
+	[DMSEAL_CMD_EVENT_SEAL] = "seal",
+};
+
+const char *dnl_cmd_name(uint8_t cmd)
+{
+	if (cmd < ARRAY_SIZE(cmd_names) && cmd_names[cmd])
+		return cmd_names[cmd];
+	return "unknown";
+}
+
+/* How each attribute is shown; DMSEAL_A_POLICY is never printed raw. */
+enum atype { A_NONE, A_STR, A_U8, A_U32, A_U64, A_HEX };
+static const struct {
+	const char *name;
+	enum atype type;
+} attrs[DMSEAL_A_MAX + 1] = {
+	[DMSEAL_A_VERSION] = { "version", A_STR },
+	[DMSEAL_A_SEALED] = { "sealed", A_U8 },
+	[DMSEAL_A_DIGEST] = { "digest", A_HEX },
+	[DMSEAL_A_EXPECTED_DIGEST] = { "expected_digest", A_HEX },
+	[DMSEAL_A_ALLOWED] = { "allowed", A_U64 },
+	[DMSEAL_A_DENIED] = { "denied", A_U64 },
+	[DMSEAL_A_PINS] = { "pins", A_U32 },
+	[DMSEAL_A_DEV_MAJOR] = { "major", A_U32 },
+	[DMSEAL_A_DEV_MINOR] = { "minor", A_U32 },
+	[DMSEAL_A_DEV_NAME] = { "name", A_STR },
+	[DMSEAL_A_DEV_UUID] = { "uuid", A_STR },
+	[DMSEAL_A_TARGET_TYPE] = { "target", A_STR },
+	[DMSEAL_A_TARGET_START] = { "start", A_U64 },
+	[DMSEAL_A_TARGET_LEN] = { "length", A_U64 },
+	[DMSEAL_A_SUMMARY] = { "summary", A_STR },
+	[DMSEAL_A_PROFILE] = { "profile", A_STR },
+	[DMSEAL_A_REASON] = { "reason", A_STR },
+	[DMSEAL_A_BACKING_MAJOR] = { "backing_major", A_U32 },
+	[DMSEAL_A_BACKING_MINOR] = { "backing_minor", A_U32 },
+};
+
+/* Attribute values are checked for size before use: a short one is skipped. */
+static bool attr_sized(struct nlattr *a, enum atype t)
+{
+	int len = nla_len(a);
+
+	switch (t) {
+	case A_U8: return len >= 1;
+	case A_U32: return len >= 4;
+	case A_U64: return len >= 8;
+	case A_STR: return len >= 1 && memchr(nla_data(a), '\0', len);
+	case A_HEX: return len > 0 && len <= 64;
+	default: return false;
+	}
+}
+
+static void attr_str(struct nlattr *a, enum atype t, char *out, size_t cap)
+{
+	switch (t) {
+	case A_U8: snprintf(out, cap, "%u", nla_get_u8(a)); break;
+	case A_U32: snprintf(out, cap, "%u", nla_get_u32(a)); break;
+	case A_U64: snprintf(out, cap, "%llu", (unsigned long long)nla_get_u64(a)); break;
+	case A_STR: snprintf(out, cap, "%s", (char *)nla_data(a)); break;
+	case A_HEX:
+		if (cap > 2 * (size_t)nla_len(a))
+			hex_encode(nla_data(a), nla_len(a), out);
+		else if (cap)
+			out[0] = '\0';
+		break;
+	default: if (cap) out[0] = '\0';
+	}
+}
+
+void dnl_attrs_text(struct nlattr **tb, char *buf, size_t cap)
+{
+	size_t pos = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i <= DMSEAL_A_MAX && pos < cap; i++) {
+		char v[600];
+		bool quote;
+
+		if (!tb[i] || attrs[i].type == A_NONE || !attr_sized(tb[i], attrs[i].type))
+			continue;
+		attr_str(tb[i], attrs[i].type, v, sizeof(v));
+		quote = attrs[i].type == A_STR && (strchr(v, ' ') || !v[0]);
+		pos += snprintf(buf + pos, cap - pos, quote ? "%s%s=\"%s\"" : "%s%s=%s",
+				pos ? " " : "", attrs[i].name, v);
+	}
+}
+
+struct json_object *dnl_attrs_json(struct nlattr **tb)
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	for (i = 0; i <= DMSEAL_A_MAX; i++) {
+		struct json_object *v = NULL;
+		char s[600];
+
+		if (!tb[i] || attrs[i].type == A_NONE || !attr_sized(tb[i], attrs[i].type))
+			continue;
+		switch (attrs[i].type) {
+		case A_U8:
+			if (i == DMSEAL_A_SEALED)
+				v = json_object_new_boolean(nla_get_u8(tb[i]));
+			else
+				v = json_object_new_int(nla_get_u8(tb[i]));
+			break;
+		case A_U32: v = json_object_new_int64(nla_get_u32(tb[i])); break;
+		case A_U64: v = json_object_new_uint64(nla_get_u64(tb[i])); break;
+		default:
+			attr_str(tb[i], attrs[i].type, s, sizeof(s));
+			v = json_object_new_string(s);
+		}
+		json_object_object_add(o, attrs[i].name, v);
+	}
+	return o;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct dnl *nl = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gh = nlmsg_data(nlh);
+	struct nlattr *tb[DMSEAL_A_MAX + 1];
+
+	if (genlmsg_parse(nlh, 0, tb, DMSEAL_A_MAX, NULL) < 0)
+		return NL_SKIP;
+	if (nl->cb && !nl->cb_ret)
+		nl->cb_ret = nl->cb(tb, gh->cmd, nl->arg);
+	return NL_OK;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct dnl *nl = arg;
+
+	(void)msg;
+	nl->done = true;
+	return NL_STOP;
+}
+
+/* The extack TLVs follow the nlmsgerr (and the echoed request unless capped). */
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct dnl *nl = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	size_t off = NLMSG_HDRLEN + sizeof(*e);
+	struct nlattr *tlv;
+	int rem;
+
+	(void)nla;
+	nl->err = e->error;
+	nl->done = true;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (off >= nlh->nlmsg_len)
+		return NL_STOP;
+	tlv = (struct nlattr *)((char *)nlh + off);
+	rem = nlh->nlmsg_len - off;
+	nla_for_each_attr(tlv, tlv, rem, rem) {
+		if (nla_type(tlv) == NLMSGERR_ATTR_MSG && nla_len(tlv) > 0) {
+			snprintf(nl->extack, sizeof(nl->extack), "%.*s",
+				 nla_len(tlv), (char *)nla_data(tlv));
+			/* the kernel's string ends in NUL; drop a trailing newline */
+			nl->extack[strcspn(nl->extack, "\n")] = '\0';
+		}
+	}
+	return NL_STOP;
+}
+
+static int on_finish(struct nl_msg *msg, void *arg)
+{
+	struct dnl *nl = arg;
+
+	(void)msg;
+	nl->done = true;
+	return NL_STOP;
+}
+
+struct dnl *dnl_open(bool events)
+{
+	struct dnl *nl = calloc(1, sizeof(*nl));
+	int one = 1, grp;
+
+	if (!nl)
+		return NULL;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk)
+		goto fail;
+	if (genl_connect(nl->sk))
+		goto fail;
+	/* big enough for a whole policy in one message */
+	nl_socket_enable_msg_peek(nl->sk);
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->family = genl_ctrl_resolve(nl->sk, DMSEAL_GENL_NAME);
+	if (nl->family < 0) {
+		errno = ENOENT;
+		goto fail;
+	}
+	nl_socket_modify_cb(nl->sk, NL_CB_VALID, NL_CB_CUSTOM, on_valid, nl);
+	nl_socket_modify_cb(nl->sk, NL_CB_ACK, NL_CB_CUSTOM, on_ack, nl);
+	nl_socket_modify_cb(nl->sk, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, nl);
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, on_error, nl);
+	if (events) {
+		grp = genl_ctrl_resolve_grp(nl->sk, DMSEAL_GENL_NAME, DMSEAL_MCGRP_EVENTS);
+		if (grp < 0 || nl_socket_add_membership(nl->sk, grp)) {
+			errno = EPROTO;
+			goto fail;
+		}
+		/* multicast notifications carry sequence number 0 */
+		nl_socket_disable_seq_check(nl->sk);
+	}
+	return nl;
+fail:
+	dnl_close(nl);
+	return NULL;
+}
+
+int dnl_connect(struct dnl **out, bool events)
+{
+	int r = modules_load_dmseal();
+
+	*out = dnl_open(events);
+	if (*out)
+		return 0;
+	if (errno == ENOENT)
+		err_msg("the dmseal generic netlink family is not registered%s",
+			r ? " (the dmseal module could not be loaded)" :
+			    " (is dmseal.ko loaded?)");
+	else
+		err_msg("cannot open the dmseal netlink socket: %s", strerror(errno));
+	return -ENOENT;
+}
+
+void dnl_close(struct dnl *nl)
+{
+	if (!nl)
+		return;
+	if (nl->sk)
+		nl_socket_free(nl->sk);
+	free(nl);
+}
+
+const char *dnl_extack(struct dnl *nl)
+{
+	return nl->extack[0] ? nl->extack : NULL;
+}
+
+int dnl_request(struct dnl *nl, uint8_t cmd, bool dump, const void *policy,
+		size_t policy_len, dnl_msg_cb cb, void *arg)
+{
+	struct nl_msg *msg;
+	int r;
+
+	nl->extack[0] = '\0';
+	nl->err = 0;
+	nl->done = false;
+	nl->cb = cb;
+	nl->arg = arg;
+	nl->cb_ret = 0;
+
+	msg = nlmsg_alloc_size(NLMSG_HDRLEN + GENL_HDRLEN + policy_len + 64);
+	if (!msg)
+		return -ENOMEM;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 dump ? NLM_F_DUMP : 0, cmd, DMSEAL_GENL_VERSION) ||
+	    (policy && nla_put(msg, DMSEAL_A_POLICY, policy_len, policy) < 0)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	r = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return -EIO;
+	while (!nl->done) {
+		r = nl_recvmsgs_default(nl->sk);
+		if (r < 0 && !nl->err) {
+			nl->err = -EIO;
+			if (r == -NLE_PERM)
+				nl->err = -EPERM;
+			break;
+		}
+	}
+	if (nl->err)
+		return nl->err;
+	return nl->cb_ret;
+}
+
+struct getpol {
+	uint8_t *buf;
+	size_t len;
+	uint8_t *digest;
+	bool have_digest;
+};
+
+static int getpol_cb(struct nlattr **tb, uint8_t cmd, void *arg)
+{
+	struct getpol *g = arg;
+
+	(void)cmd;
+	if (!tb[DMSEAL_A_POLICY] || g->buf)
+		return -EPROTO;
+	g->len = nla_len(tb[DMSEAL_A_POLICY]);
+	g->buf = malloc(g->len ? g->len : 1);
+	if (!g->buf)
+		return -ENOMEM;
+	memcpy(g->buf, nla_data(tb[DMSEAL_A_POLICY]), g->len);
+	if (tb[DMSEAL_A_DIGEST] && nla_len(tb[DMSEAL_A_DIGEST]) == DMSEAL_DIGEST_LEN) {
+		memcpy(g->digest, nla_data(tb[DMSEAL_A_DIGEST]), DMSEAL_DIGEST_LEN);
+		g->have_digest = true;
+	}
+	return 0;
+}
+
+/*
+ * The sealed policy as the kernel holds it. The digest the kernel reports is
+ * checked against our own SHA-256 of the bytes: both must agree or we trust
+ * neither.
+ */
+int dnl_get_policy(struct dnl *nl, uint8_t **buf, size_t *len,
+		   uint8_t digest[DMSEAL_DIGEST_LEN])
+{
+	struct getpol g = { .digest = digest };
+	uint8_t mine[DMSEAL_DIGEST_LEN];
+	int r;
+
+	r = dnl_request(nl, DMSEAL_CMD_GET_POLICY, false, NULL, 0, getpol_cb, &g);
+	if (!r && !g.buf)
+		r = -EPROTO;
+	if (r) {
+		free(g.buf);
+		return r;
+	}
+	policy_digest(g.buf, g.len, mine);
+	if (!g.have_digest)
+		memcpy(digest, mine, sizeof(mine));
+	else if (memcmp(mine, digest, sizeof(mine))) {
+		err_msg("the kernel's policy digest does not match its policy bytes");
+		free(g.buf);
+		return -EBADMSG;
+	}
+	*buf = g.buf;
+	*len = g.len;
+	return 0;
+}
+
+/* Wait for one event (or timeout_ms, -1 forever); 0 on timeout, 1 on event. */
+int dnl_wait_event(struct dnl *nl, int timeout_ms, dnl_msg_cb cb, void *arg)
+{
+	struct pollfd pfd = { .fd = nl_socket_get_fd(nl->sk), .events = POLLIN };
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (r == 0)
+		return 0;
+	nl->cb = cb;
+	nl->arg = arg;
+	nl->cb_ret = 0;
+	r = nl_recvmsgs_default(nl->sk);
+	if (r < 0 && r != -NLE_AGAIN)
+		return -EIO;
+	return nl->cb_ret < 0 ? nl->cb_ret : 1;
+}
+
+/* Read every event already queued, without blocking. */
+int dnl_drain_events(struct dnl *nl, dnl_msg_cb cb, void *arg)
+{
+	int r, n = 0;
+
+	while ((r = dnl_wait_event(nl, 0, cb, arg)) > 0)
+		n++;
+	return r < 0 ? r : n;
+}

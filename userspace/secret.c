@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmsealctl: the only place key material lives in this program.
+ *
+ * The volume key is made here with getrandom(2), in its own anonymous
+ * mapping that is mlock()ed (never swapped: the swap device would be the
+ * host's disk), excluded from core dumps (MADV_DONTDUMP) and from a child's
+ * copy (MADV_WIPEONFORK: mkfs is fork/exec'ed later), and explicit_bzero'ed
+ * before it is unmapped. It is never printed, logged or written to a file.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "dmsealctl.h"
+
+int secret_alloc_random(struct secret *s, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t got = 0;
+	void *p;
+
+	memset(s, 0, sizeof(*s));
+	s->map_len = (len + pg - 1) / pg * pg;
+	p = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	s->buf = p;
+	s->len = len;
+	if (mlock(p, s->map_len) || madvise(p, s->map_len, MADV_DONTDUMP)) {
+		int e = -errno;
+
+		secret_free(s);
+		return e;
+	}
+	/* best effort: older kernels lack it, the page is locked anyway */
+	(void)madvise(p, s->map_len, MADV_WIPEONFORK);
+	while (got < len) {
+		/* blocking getrandom: never a key from an unseeded pool */
+		ssize_t r = getrandom(s->buf + got, len - got, 0);
+
+		if (r < 0) {
+			int e = -errno;
+
+			if (errno == EINTR)
+				continue;
+			secret_free(s);
+			return e;
+		}
+		got += r;
+	}
+	return 0;
+}
+
+void secret_free(struct secret *s)
+{
+	if (!s->buf)
+		return;
+	explicit_bzero(s->buf, s->map_len);
+	munlock(s->buf, s->map_len);
+	munmap(s->buf, s->map_len);
+	s->buf = NULL;
+	s->len = 0;
+	s->map_len = 0;
+}
