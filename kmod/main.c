@@ -42,4 +42,3 @@ module_exit(dmseal_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Sealed policy for dm-crypt and dm-integrity table loads");
 MODULE_VERSION(DMSEAL_VERSION);
-MODULE_ALIAS_GENL_FAMILY(DMSEAL_GENL_NAME);

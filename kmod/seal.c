@@ -72,7 +72,8 @@ static void dmseal_set_reason(struct netlink_ext_ack *extack,
 			      const struct dms_reason *why)
 {
 	strscpy(dmseal_last_reason, why->msg, sizeof(dmseal_last_reason));
-	NL_SET_ERR_MSG(extack, dmseal_last_reason);
+	if (extack)
+		extack->_msg = dmseal_last_reason;
 }
 #endif
 
