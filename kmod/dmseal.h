@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <linux/atomic.h>
 #include <linux/device-mapper.h>
+#include <linux/dm-ioctl.h>
 #include <net/netlink.h>
 
 #include <linux/dmseal.h>
@@ -59,6 +60,39 @@ struct dmseal_target_info {
 int dmseal_netlink_init(void);
 void dmseal_netlink_exit(void);
 void dmseal_notify(u8 cmd, const struct dmseal_target_info *info, gfp_t gfp);
+int dmseal_fill_target(struct sk_buff *msg, const struct dmseal_target_info *t);
+void *dmseal_dump_put(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* --- redirect.c: kprobe that hands a call to a process-context wrapper -- */
+
+#include <linux/kprobes.h>
+
+/*
+ * A probe on a function's entry whose handler only moves the instruction
+ * pointer to @wrapper (same signature). The wrapper decides with the full
+ * kernel available and calls the original through dmseal_redirect_call_*;
+ * the passing mark lets that one call through the probe.
+ */
+struct dmseal_redirect {
+	struct kprobe kp;
+	const char *symbol;
+	void *wrapper;
+	unsigned long func;		/* entry of the original function */
+	bool armed;
+};
+
+struct dmseal_passing {
+	struct list_head node;
+	struct task_struct *task;
+	const struct dmseal_redirect *r;
+};
+
+int dmseal_redirect_arm(struct dmseal_redirect *r);
+void dmseal_redirect_disarm(struct dmseal_redirect *r);
+void dmseal_pass_begin(struct dmseal_passing *p, const struct dmseal_redirect *r);
+void dmseal_pass_end(struct dmseal_passing *p);
+/* Every wrapper ends with this: the probe took a module reference for it. */
+void dmseal_redirect_done(void);
 
 /* --- pins.c -------------------------------------------------------------- */
 
@@ -68,8 +102,15 @@ enum dmseal_pin_kind {
 	DMSEAL_PIN_OTHER,
 };
 
-/* What a pin holds besides identity: the parsed, secret-free parameters. */
-struct dmseal_pin_params {
+/* One accepted target: identity plus its parsed, secret-free parameters. */
+struct dmseal_pin {
+	struct list_head node;		/* in the live pins, once committed */
+	struct list_head pending;	/* in its table's pending pins */
+	u64 id;				/* 0 until committed */
+	const struct mapped_device *md;
+	dev_t devt;
+	sector_t start;
+	sector_t len;
 	enum dmseal_pin_kind kind;
 	char type[DMS_TARGET_NAME_MAX];
 	union {
@@ -79,17 +120,21 @@ struct dmseal_pin_params {
 	};
 	dev_t backing;
 	int profile;
+	char name[DM_NAME_LEN];
+	char uuid[DM_UUID_LEN];
+	char summary[DMS_SUMMARY_MAX];
 };
 
-struct mapped_device;
-
-int dmseal_pin_check(const struct mapped_device *md, dev_t devt, sector_t start,
-		     const struct dmseal_pin_params *p, struct dms_reason *why);
+struct dmseal_pin *dmseal_pin_alloc(void);
+void dmseal_pin_free(struct dmseal_pin *pin);
+void dmseal_pin_info(const struct dmseal_pin *pin,
+		     struct dmseal_target_info *info);
+int dmseal_pin_check(const struct dmseal_pin *want, struct dms_reason *why);
 bool dmseal_pin_is_integrity(dev_t devt, u32 tag_size, struct dms_reason *why);
 bool dmseal_device_pinned(const struct mapped_device *md, int *profile);
-int dmseal_pin_add(const struct mapped_device *md, const struct dmseal_target_info *info,
-		   const struct dmseal_pin_params *p);
-void dmseal_unpin_device(const struct mapped_device *md, gfp_t gfp);
+void dmseal_pins_commit(struct list_head *pending);
+void dmseal_pins_discard(struct list_head *pending);
+void dmseal_unpin_device(const struct mapped_device *md);
 int dmseal_pins_dump(struct sk_buff *skb, struct netlink_callback *cb);
 void dmseal_pins_exit(void);
 
@@ -99,5 +144,6 @@ int dmseal_hook_init(void);
 void dmseal_hook_exit(void);
 int dmseal_message_init(void);
 void dmseal_message_exit(void);
+void dmseal_deny(const struct dmseal_target_info *info);
 
 #endif /* DMSEAL_H */

@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <net/genetlink.h>
 
 #include "dmseal.h"
 
@@ -23,15 +24,39 @@ static int __init dmseal_init(void)
 	ret = dmseal_seal_init();
 	if (ret)
 		return ret;
+	ret = dmseal_netlink_init();
+	if (ret)
+		goto err_seal;
+	ret = dmseal_hook_init();
+	if (ret)
+		goto err_netlink;
+	ret = dmseal_message_init();
+	if (ret)
+		goto err_hook;
 
-	pr_info("version %s loaded (enforcement not built yet)\n",
+	pr_info("version %s loaded; crypt and integrity targets refused until a policy is sealed\n",
 		DMSEAL_VERSION);
 	return 0;
 
+err_hook:
+	dmseal_hook_exit();
+err_netlink:
+	dmseal_netlink_exit();
+err_seal:
+	dmseal_seal_exit();
+	return ret;
 }
 
 static void __exit dmseal_exit(void)
 {
+	/* Sealing holds a module reference: only rmmod -f gets here sealed. */
+	if (dmseal_sealed_get())
+		pr_warn("forced unload: the sealed policy and %d pin(s) are gone\n",
+			atomic_read(&dmseal_stats.pins));
+	dmseal_message_exit();
+	dmseal_hook_exit();
+	dmseal_netlink_exit();
+	dmseal_pins_exit();
 	dmseal_seal_exit();
 	pr_info("unloaded\n");
 }
@@ -42,3 +67,4 @@ module_exit(dmseal_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Sealed policy for dm-crypt and dm-integrity table loads");
 MODULE_VERSION(DMSEAL_VERSION);
+MODULE_ALIAS_GENL_FAMILY(DMSEAL_GENL_NAME);

@@ -276,8 +276,15 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 	if ((pr->int_require & DMS_INT_FIX_PADDING) &&
 	    !(t->flags & DMS_INT_FIX_PADDING))
 		return deny(why, pr, "fix_padding required");
-	if ((pr->int_require & DMS_INT_FIX_HMAC) && !(t->flags & DMS_INT_FIX_HMAC))
-		return deny(why, pr, "fix_hmac required");
+	/*
+	 * fix_hmac changes how keyed MACs cover the superblock and journal;
+	 * a table with no keyed MAC (AEAD tags come from dm-crypt) has
+	 * nothing for it to fix, and cryptsetup leaves it out there.
+	 */
+	if ((pr->int_require & DMS_INT_FIX_HMAC) &&
+	    (t->flags & (DMS_INT_INTERNAL_HASH | DMS_INT_JOURNAL_MAC)) &&
+	    !(t->flags & DMS_INT_FIX_HMAC))
+		return deny(why, pr, "fix_hmac required with a keyed internal_hash or journal_mac");
 	for (i = 0; i < ARRAY_SIZE(dms_int_allow_names); i++) {
 		u32 f = dms_int_allow_names[i].flag;
 		char msg[48];

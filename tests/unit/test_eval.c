@@ -178,6 +178,8 @@ TEST(eval_integrity_allowed)
 	CHECK_EQ(int_check("/dev/vda 0 32 J 4 block_size:4096 fix_padding fix_hmac "
 			   "internal_hash:hmac(sha256):0011", &why), 0);
 	CHECK_EQ(int_check("/dev/vda 0 32 J 2 fix_padding fix_hmac", &why), 0);
+	/* AEAD stacks: no keyed MAC in dm-integrity, fix_hmac is moot. */
+	CHECK_EQ(int_check("/dev/vda 0 32 J 1 fix_padding", &why), 0);
 }
 
 TEST(eval_integrity_denials)
@@ -189,7 +191,8 @@ TEST(eval_integrity_denials)
 	IDENY("/dev/vda 0 16 J 2 fix_padding fix_hmac", "profile 'eph': tag size 16 != 32");
 	IDENY("/dev/vda 0 32 J 3 block_size:1024 fix_padding fix_hmac",
 	      "profile 'eph': block size 1024 not allowed");
-	IDENY("/dev/vda 0 32 J 1 fix_padding", "profile 'eph': fix_hmac required");
+	IDENY("/dev/vda 0 32 J 2 fix_padding internal_hash:hmac(sha256):0011",
+	      "profile 'eph': fix_hmac required with a keyed internal_hash or journal_mac");
 	IDENY("/dev/vda 0 32 J 1 fix_hmac", "profile 'eph': fix_padding required");
 	IDENY("/dev/vda 0 32 J 3 fix_padding fix_hmac legacy_recalculate",
 	      "profile 'eph': legacy_recalculate not allowed");
@@ -217,9 +220,9 @@ TEST(eval_integrity_best_profile_reason)
 
 	/* Only 'persist' allows mode B: its reason is reported. */
 	p->profiles[1].int_modes |= DMS_MODE_BIT('B');
-	CHECK_EQ(parse_i("/dev/vda 0 32 B 1 fix_padding", &t, &why), 0);
+	CHECK_EQ(parse_i("/dev/vda 0 32 B 1 fix_hmac", &t, &why), 0);
 	CHECK_EQ(dms_check_integrity(p, &t, &why), -EACCES);
-	CHECK_STR(why.msg, "profile 'persist': fix_hmac required");
+	CHECK_STR(why.msg, "profile 'persist': fix_padding required");
 	CHECK_EQ(parse_i("/dev/vda 0 32 B 2 fix_padding fix_hmac", &t, &why), 0);
 	CHECK_EQ(dms_check_integrity(p, &t, &why), 1);
 	p->profiles[1].int_allow = DMS_INT_RECALC | DMS_INT_META_DEVICE;

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Enforcement at table load.
+ *
+ * device-mapper builds every table, whatever the caller (dm-ioctl, dm-init),
+ * target by target through dm_table_add_target(), before the target's
+ * constructor sees its parameters; dm_table_complete() then finishes the
+ * table. Both are redirected here (see redirect.c):
+ *
+ *  - each crypt / integrity target is parsed by the shared core and checked
+ *    against the sealed policy, the stack rule and the device's pins;
+ *  - every target of a governed table is tracked, so a governed table cannot
+ *    carry target types the policy does not list, in any order;
+ *  - the accepted targets' pins become live only once the whole table built.
+ *
+ * dm_destroy() / dm_destroy_immediate() are redirected too, to drop the pins
+ * of a device that goes away.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/blkdev.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <crypto/sha2.h>
+
+#include "dmseal.h"
+
+/* What dmseal remembers about one table while device-mapper builds it. */
+struct dmseal_table {
+	struct list_head node;
+	struct dm_table *t;
+	struct task_struct *task;	/* tables are built by one ioctl */
+	struct mapped_device *md;
+	dev_t devt;
+	bool busy;			/* a wrapper is using it */
+	bool governed;
+	char other[DMS_TARGET_NAME_MAX];	/* first non-crypt/integrity type */
+	sector_t other_start;
+	struct list_head pending;	/* pins of accepted targets */
+	char name[DM_NAME_LEN];
+	char uuid[DM_UUID_LEN];
+};
+
+/*
+ * A table whose build failed half-way never reaches dm_table_complete();
+ * its record is dropped when the same task starts another table, or, past
+ * this many records, oldest first.
+ */
+#define DMSEAL_TABLES_MAX	256
+
+static DEFINE_MUTEX(tables_lock);
+static LIST_HEAD(tables);
+static unsigned int n_tables;
+
+typedef int (*add_target_fn)(struct dm_table *t, const char *type,
+			     sector_t start, sector_t len, char *params);
+typedef int (*complete_fn)(struct dm_table *t);
+typedef void (*destroy_fn)(struct mapped_device *md);
+
+static int dmseal_add_target(struct dm_table *t, const char *type,
+			     sector_t start, sector_t len, char *params);
+static int dmseal_table_complete(struct dm_table *t);
+static void dmseal_destroy(struct mapped_device *md);
+static void dmseal_destroy_immediate(struct mapped_device *md);
+
+static struct dmseal_redirect add_target_redirect = {
+	.symbol = "dm_mod:dm_table_add_target",
+	.wrapper = dmseal_add_target,
+};
+
+static struct dmseal_redirect complete_redirect = {
+	.symbol = "dm_mod:dm_table_complete",
+	.wrapper = dmseal_table_complete,
+};
+
+static struct dmseal_redirect destroy_redirect = {
+	.symbol = "dm_mod:dm_destroy",
+	.wrapper = dmseal_destroy,
+};
+
+static struct dmseal_redirect destroy_immediate_redirect = {
+	.symbol = "dm_mod:dm_destroy_immediate",
+	.wrapper = dmseal_destroy_immediate,
+};
+
+/* --- table records ---------------------------------------------------------- */
+
+static void table_free(struct dmseal_table *tab)
+{
+	dmseal_pins_discard(&tab->pending);
+	kfree(tab);
+}
+
+static void table_unlink(struct dmseal_table *tab)
+{
+	list_del(&tab->node);
+	n_tables--;
+}
+
+/* Drop the records a new table of @t by this task makes stale. */
+static void tables_prune(struct dm_table *t, struct list_head *gone)
+{
+	struct dmseal_table *tab, *tmp;
+
+	lockdep_assert_held(&tables_lock);
+	list_for_each_entry_safe(tab, tmp, &tables, node) {
+		if (tab->busy)
+			continue;
+		if (tab->task == current || tab->t == t ||
+		    n_tables >= DMSEAL_TABLES_MAX) {
+			table_unlink(tab);
+			list_add(&tab->node, gone);
+		}
+	}
+}
+
+static struct dmseal_table *table_begin(struct dm_table *t)
+{
+	struct dmseal_table *tab, *old, *tmp;
+	LIST_HEAD(gone);
+
+	tab = kzalloc(sizeof(*tab), GFP_KERNEL);
+	if (!tab)
+		return NULL;
+	tab->t = t;
+	tab->task = current;
+	tab->md = dm_table_get_md(t);
+	tab->devt = disk_devt(dm_disk(tab->md));
+	tab->busy = true;
+	INIT_LIST_HEAD(&tab->pending);
+	/* A device not (or no longer) in dm's hash has no name: "" then. */
+	if (dm_copy_name_and_uuid(tab->md, tab->name, tab->uuid))
+		tab->name[0] = tab->uuid[0] = '\0';
+
+	mutex_lock(&tables_lock);
+	tables_prune(t, &gone);
+	list_add_tail(&tab->node, &tables);
+	n_tables++;
+	mutex_unlock(&tables_lock);
+
+	list_for_each_entry_safe(old, tmp, &gone, node)
+		table_free(old);
+	return tab;
+}
+
+/* The record of the table this task is building, marked busy; or NULL. */
+static struct dmseal_table *table_get(struct dm_table *t, bool take)
+{
+	struct dmseal_table *tab, *found = NULL;
+
+	mutex_lock(&tables_lock);
+	list_for_each_entry(tab, &tables, node) {
+		if (tab->t != t || tab->task != current)
+			continue;
+		found = tab;
+		if (take)
+			table_unlink(tab);
+		else
+			tab->busy = true;
+		break;
+	}
+	mutex_unlock(&tables_lock);
+	return found;
+}
+
+static void table_put(struct dmseal_table *tab)
+{
+	mutex_lock(&tables_lock);
+	tab->busy = false;
+	mutex_unlock(&tables_lock);
+}
+
+/* --- denials ------------------------------------------------------------------ */
+
+void dmseal_deny(const struct dmseal_target_info *info)
+{
+	atomic64_inc(&dmseal_stats.denied);
+	/* Names, numbers and the rule only: the key never reaches a log. */
+	pr_warn_ratelimited("denied %s target at sector %llu of %s (%u:%u): %s\n",
+			    info->type, (unsigned long long)info->start,
+			    info->name && *info->name ? info->name : "<unnamed>",
+			    MAJOR(info->devt), MINOR(info->devt), info->reason);
+	dmseal_notify(DMSEAL_CMD_EVENT_DENY, info, GFP_KERNEL);
+}
+
+static int table_deny(const struct dmseal_table *tab, const char *type,
+		      sector_t start, sector_t len, const struct dms_reason *why)
+{
+	struct dmseal_target_info info = {
+		.devt = tab->devt,
+		.name = tab->name,
+		.uuid = tab->uuid,
+		.type = type,
+		.start = start,
+		.len = len,
+		.reason = why->msg,
+	};
+
+	dmseal_deny(&info);
+	return -EACCES;
+}
+
+/* --- decisions ------------------------------------------------------------------- */
+
+static int resolve_dev(struct dms_devref *d, dev_t *devt, struct dms_reason *why)
+{
+	int ret;
+
+	if (d->resolved) {
+		*devt = MKDEV(d->major, d->minor);
+		if (MAJOR(*devt) == d->major && MINOR(*devt) == d->minor)
+			return 0;
+		snprintf(why->msg, sizeof(why->msg), "device %u:%u out of range",
+			 d->major, d->minor);
+		return -EACCES;
+	}
+	ret = lookup_bdev(d->path, devt);
+	if (ret) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "device '%s' not found (%d)", d->path, ret);
+		return -EACCES;
+	}
+	d->major = MAJOR(*devt);
+	d->minor = MINOR(*devt);
+	d->resolved = true;
+	return 0;
+}
+
+static int decide_crypt(const struct dms_policy *pol, struct dmseal_pin *pin,
+			const char *params, struct dms_reason *why)
+{
+	struct dms_crypt *c = &pin->crypt;
+	int ret;
+
+	pin->kind = DMSEAL_PIN_CRYPT;
+	ret = dms_parse_crypt(params, strnlen(params, DMS_PARAMS_MAX + 1), c,
+			      why);
+	if (ret)
+		return -EACCES;
+	pin->profile = dms_check_crypt(pol, c, why);
+	if (pin->profile < 0)
+		return -EACCES;
+	ret = resolve_dev(&c->dev, &pin->backing, why);
+	if (ret)
+		return ret;
+	/* Integrity must come from a dm-integrity device we accepted. */
+	if (pol->profiles[pin->profile].integrity_required &&
+	    !dmseal_pin_is_integrity(pin->backing, c->integrity_bytes, why))
+		return -EACCES;
+	dms_crypt_summary(c, pin->summary, sizeof(pin->summary));
+	return 0;
+}
+
+static int decide_integrity(const struct dms_policy *pol,
+			    struct dmseal_pin *pin, const char *params,
+			    struct dms_reason *why)
+{
+	struct dms_integrity *it = &pin->integrity;
+	dev_t meta;
+	int ret;
+
+	pin->kind = DMSEAL_PIN_INTEGRITY;
+	ret = dms_parse_integrity(params, strnlen(params, DMS_PARAMS_MAX + 1),
+				  it, why);
+	if (ret)
+		return -EACCES;
+	pin->profile = dms_check_integrity(pol, it, why);
+	if (pin->profile < 0)
+		return -EACCES;
+	ret = resolve_dev(&it->dev, &pin->backing, why);
+	if (!ret && (it->flags & DMS_INT_META_DEVICE))
+		ret = resolve_dev(&it->meta_dev, &meta, why);
+	if (ret)
+		return ret;
+	dms_integrity_summary(it, pin->summary, sizeof(pin->summary));
+	return 0;
+}
+
+static int decide_other(const struct dms_policy *pol, struct dmseal_pin *pin,
+			const char *params, struct dms_reason *why)
+{
+	pin->kind = DMSEAL_PIN_OTHER;
+	pin->profile = -1;
+	if (!dms_other_target_allowed(pol, pin->type)) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "target type '%s' is not allowed on a governed device",
+			 pin->type);
+		return -EACCES;
+	}
+	/* Other types are pinned by digest: their syntax is not ours to parse. */
+	sha256(params, strnlen(params, DMS_PARAMS_MAX), pin->params_digest);
+	snprintf(pin->summary, sizeof(pin->summary), "%s params sha256:%*phN",
+		 pin->type, 8, pin->params_digest);
+	return 0;
+}
+
+static bool is_governed_type(const char *type)
+{
+	return !strcmp(type, "crypt") || !strcmp(type, "integrity");
+}
+
+/*
+ * Whether the target may load; on yes, *@out is its pin (or NULL when the
+ * target is not governed). -EACCES with @why otherwise, -ENOMEM.
+ */
+static int decide(struct dmseal_table *tab, const char *type, sector_t start,
+		  sector_t len, const char *params, struct dmseal_pin **out,
+		  struct dms_reason *why)
+{
+	const struct dmseal_sealed *s = dmseal_sealed_get();
+	bool pinned = dmseal_device_pinned(tab->md, NULL);
+	bool ours = is_governed_type(type);
+	struct dmseal_pin *pin;
+	int ret;
+
+	*out = NULL;
+	if (!ours && !pinned && !tab->governed) {
+		/* Fine unless a governed target joins this table later. */
+		if (!tab->other[0]) {
+			strscpy(tab->other, type, sizeof(tab->other));
+			tab->other_start = start;
+		}
+		return 0;
+	}
+	if (!s) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "no policy sealed yet: crypt and integrity targets are refused until one is");
+		return -EACCES;
+	}
+	if (ours && !pinned && !dms_scope_match(&s->policy, tab->name, tab->uuid))
+		return 0;
+	tab->governed = true;
+	if (tab->other[0] && !dms_other_target_allowed(&s->policy, tab->other)) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "table also holds a '%s' target at sector %llu, not allowed on a governed device",
+			 tab->other, (unsigned long long)tab->other_start);
+		return -EACCES;
+	}
+
+	pin = dmseal_pin_alloc();
+	if (!pin)
+		return -ENOMEM;
+	pin->md = tab->md;
+	pin->devt = tab->devt;
+	pin->start = start;
+	pin->len = len;
+	strscpy(pin->type, type, sizeof(pin->type));
+	strscpy(pin->name, tab->name, sizeof(pin->name));
+	strscpy(pin->uuid, tab->uuid, sizeof(pin->uuid));
+
+	if (!strcmp(type, "crypt"))
+		ret = decide_crypt(&s->policy, pin, params, why);
+	else if (!strcmp(type, "integrity"))
+		ret = decide_integrity(&s->policy, pin, params, why);
+	else
+		ret = decide_other(&s->policy, pin, params, why);
+	if (!ret)
+		ret = dmseal_pin_check(pin, why);
+	if (ret) {
+		dmseal_pin_free(pin);
+		return ret;
+	}
+	*out = pin;
+	return 0;
+}
+
+/* --- the wrappers --------------------------------------------------------------- */
+
+static int dmseal_add_target(struct dm_table *t, const char *type,
+			     sector_t start, sector_t len, char *params)
+{
+	add_target_fn orig = (add_target_fn)add_target_redirect.func;
+	struct dms_reason why = { "" };
+	struct dmseal_pin *pin = NULL;
+	struct dmseal_passing pass;
+	struct dmseal_table *tab;
+	int ret;
+
+	/* Targets come in order and the first one starts at sector 0. */
+	tab = start ? table_get(t, false) : table_begin(t);
+	if (!tab) {
+		ret = start ? -EACCES : -ENOMEM;
+		if (start)
+			pr_warn_ratelimited("denied %s target at sector %llu: its table is not tracked\n",
+					    type, (unsigned long long)start);
+		goto out;
+	}
+	ret = decide(tab, type ? type : "", start, len, params ? params : "",
+		     &pin, &why);
+	if (ret == -EACCES)
+		ret = table_deny(tab, type, start, len, &why);
+	if (ret)
+		goto put;
+
+	dmseal_pass_begin(&pass, &add_target_redirect);
+	ret = orig(t, type, start, len, params);
+	dmseal_pass_end(&pass);
+	if (!ret && pin) {
+		atomic64_inc(&dmseal_stats.allowed);
+		list_add_tail(&pin->pending, &tab->pending);
+		pin = NULL;
+	}
+put:
+	table_put(tab);
+	dmseal_pin_free(pin);
+out:
+	dmseal_redirect_done();
+	return ret;
+}
+
+static int dmseal_table_complete(struct dm_table *t)
+{
+	complete_fn orig = (complete_fn)complete_redirect.func;
+	struct dmseal_passing pass;
+	struct dmseal_table *tab;
+	int ret;
+
+	tab = table_get(t, true);
+	dmseal_pass_begin(&pass, &complete_redirect);
+	ret = orig(t);
+	dmseal_pass_end(&pass);
+	if (tab) {
+		if (!ret)
+			dmseal_pins_commit(&tab->pending);
+		table_free(tab);
+	}
+	dmseal_redirect_done();
+	return ret;
+}
+
+/*
+ * Unpin before the device goes: by now it left dm's name hash, so no table
+ * can be loaded on it, and a freed md's address cannot be reused yet.
+ */
+static void destroy_call(struct dmseal_redirect *r, struct mapped_device *md)
+{
+	destroy_fn orig = (destroy_fn)r->func;
+	struct dmseal_passing pass;
+
+	dmseal_unpin_device(md);
+	dmseal_pass_begin(&pass, r);
+	orig(md);
+	dmseal_pass_end(&pass);
+	dmseal_redirect_done();
+}
+
+static void dmseal_destroy(struct mapped_device *md)
+{
+	destroy_call(&destroy_redirect, md);
+}
+
+static void dmseal_destroy_immediate(struct mapped_device *md)
+{
+	destroy_call(&destroy_immediate_redirect, md);
+}
+
+/* --- setup ------------------------------------------------------------------------ */
+
+/* Unpin hooks first, the load hook last: never enforce what we cannot undo. */
+static struct dmseal_redirect *const hook_redirects[] = {
+	&destroy_redirect,
+	&destroy_immediate_redirect,
+	&complete_redirect,
+	&add_target_redirect,
+};
+
+int __init dmseal_hook_init(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(hook_redirects); i++) {
+		ret = dmseal_redirect_arm(hook_redirects[i]);
+		if (ret) {
+			pr_err("cannot probe %s: %d\n", hook_redirects[i]->symbol,
+			       ret);
+			goto err;
+		}
+	}
+	return 0;
+err:
+	while (--i >= 0)
+		dmseal_redirect_disarm(hook_redirects[i]);
+	return ret;
+}
+
+void dmseal_hook_exit(void)
+{
+	struct dmseal_table *tab, *tmp;
+	int i;
+
+	for (i = ARRAY_SIZE(hook_redirects) - 1; i >= 0; i--)
+		dmseal_redirect_disarm(hook_redirects[i]);
+	list_for_each_entry_safe(tab, tmp, &tables, node) {
+		table_unlink(tab);
+		table_free(tab);
+	}
+}
