@@ -4,6 +4,7 @@
 #   make check         everything, ending in one line "N passed, N failed"
 #                      (KERNEL=6.1 or KERNEL=6.12 for one guest kernel;
 #                      SELFTEST_FAIL=1 to see a failing selftest fail it)
+#   make lint          checkpatch --strict and sparse over the module
 #   make demo          boot a guest (KERNEL, default 6.1) running the demo
 #   make clean
 #
@@ -40,6 +41,9 @@ unit:
 deps:
 	scripts/deps.sh
 
+lint:
+	scripts/lint.sh
+
 check:
 	@scripts/check.sh $(KERNELS)
 
@@ -64,4 +68,4 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	rm -rf build
 
-.PHONY: all userspace selftests unit deps check demo bench clean
+.PHONY: all userspace selftests unit deps lint check demo bench clean

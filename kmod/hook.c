@@ -131,8 +131,10 @@ static struct dmseal_table *table_begin(struct dm_table *t)
 	tab->busy = true;
 	INIT_LIST_HEAD(&tab->pending);
 	/* A device not (or no longer) in dm's hash has no name: "" then. */
-	if (dm_copy_name_and_uuid(tab->md, tab->name, tab->uuid))
-		tab->name[0] = tab->uuid[0] = '\0';
+	if (dm_copy_name_and_uuid(tab->md, tab->name, tab->uuid)) {
+		tab->name[0] = '\0';
+		tab->uuid[0] = '\0';
+	}
 
 	mutex_lock(&tables_lock);
 	tables_prune(t, &gone);

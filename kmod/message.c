@@ -53,8 +53,10 @@ static int message_deny(struct dm_target *ti, const char *what)
 		.reason = what,
 	};
 
-	if (dm_copy_name_and_uuid(md, name, uuid))
-		name[0] = uuid[0] = '\0';
+	if (dm_copy_name_and_uuid(md, name, uuid)) {
+		name[0] = '\0';
+		uuid[0] = '\0';
+	}
 	dmseal_deny(&info);
 	return -EACCES;
 }

@@ -130,6 +130,7 @@ int dmseal_seal(const u8 *blob, size_t len, struct netlink_ext_ack *extack)
 	 * reference on ourselves so the module cannot be unloaded any more.
 	 */
 	__module_get(THIS_MODULE);
+	/* Readers see a fully built policy: pairs with dmseal_sealed_get(). */
 	smp_store_release(&sealed, s);
 	pr_info("policy sealed: %u profile(s), digest %*phN\n",
 		s->policy.n_profiles, DMSEAL_DIGEST_LEN, s->digest);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/check.sh [KERNEL...]: what `make check` runs.
 #
-# deps -> host build (userspace, selftests) -> host unit tests -> for each
+# deps -> host build (userspace, selftests) -> host unit tests -> lint -> for each
 # kernel (default 6.1 6.12): fetch kernel, build dmseal.ko, initramfs, boot
 # the guest with the selftests. A failing step does not stop the other
 # kernels; it counts as one failure. Ends with exactly one summary line
@@ -36,6 +36,20 @@ if [[ -f $REPO/tests/Makefile ]]; then
 	fi
 else
 	log "note: tests/Makefile does not exist yet; no host unit tests run"
+fi
+
+step "lint (checkpatch --strict, sparse)"
+if ! "$S/kernel.sh" 6.1 >/dev/null; then
+	failed "6.1 kernel fetch (lint builds against its headers)"
+else
+	out=$("$S/lint.sh" 2>&1 | tee /dev/stderr)
+	line=$(grep -E '^lint: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+	if [[ -n $line ]]; then
+		read -r p f < <(sed -E 's/^lint: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+		PASS=$((PASS + p)) FAIL=$((FAIL + f))
+	else
+		failed "scripts/lint.sh printed no 'lint: N passed, N failed' line"
+	fi
 fi
 
 GUEST_ENV=()

@@ -1,28 +1,82 @@
 #!/bin/sh
-# What exists today, shown inside the guest (`make demo`). Placeholder: it
-# grows with the module and dmsealctl. busybox sh; output goes to the host.
+# The dmseal story, inside the guest (`make demo`): a host-provided disk
+# becomes an encrypted, integrity-protected scratch volume under a sealed
+# policy, and a weakened table is refused with the reason.
+# busybox sh; output goes to the host terminal.
 set -u
+POLICY=/selftests/data/policy.json
+DISK=/dev/vda
+WEAK_DISK=/dev/vdb
 step() { printf '\n== %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
 
-step "kernel"
+step "1. the guest kernel loads dmseal (nothing sealed yet: crypt/integrity refused)"
 uname -r
+run modprobe dmseal || exit 1
+run dmsealctl status
 
-step "modprobe dmseal"
-if modprobe dmseal; then
-	grep -E '^(dmseal|dm_mod) ' /proc/modules
-else
-	echo "modprobe dmseal failed"
-fi
+step "2. seal the storage policy (its digest is what a CoCo guest attests)"
+run dmsealctl policy digest "$POLICY"
+run dmsealctl policy load "$POLICY"
+run dmsealctl status
+echo "# a second load fails whatever it contains:"
+run dmsealctl policy load "$POLICY"
+echo "(exit $?)"
 
-step "status"
-if command -v dmsealctl >/dev/null 2>&1; then
-	dmsealctl status
-else
-	echo "(no dmsealctl in this build yet)"
-	for t in /selftests/nl_status /selftests/status; do
-		[ -x "$t" ] && { "$t"; break; }
-	done
-fi
+# events as they happen, printed at the end
+dmsealctl monitor >/tmp/events 2>&1 &
+mon=$!
+sleep 0.3
 
-step "kernel log (dmseal)"
-dmesg | grep -i dmseal | grep -v "ommand line" || echo "(no dmseal lines)"
+step "3. an ephemeral volume on the host's disk $DISK, key made in the guest"
+run dmsealctl ephemeral setup --device "$DISK" --name scratch --mount /mnt/scratch
+run dmsetup table
+echo "# the volume key was a logon key (never readable by userspace); once"
+echo "# dm-crypt held it, dmsealctl dropped it: keys named cryptsetup: left:"
+grep -c 'cryptsetup:' /proc/keys
+
+step "4. write, sync, drop caches, read back"
+echo "hello from a confidential pod $(date +%s)" >/mnt/scratch/hello.txt
+run sync
+echo 3 >/proc/sys/vm/drop_caches
+run cat /mnt/scratch/hello.txt
+run df -h /mnt/scratch
+
+step "5. the host tries to make the guest load weak tables: refused"
+key=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')
+sz=$(blockdev --getsz "$WEAK_DISK")
+echo "# plain aes-cbc with an inline hex key, no integrity:"
+printf '$ dmsetup create weak --table "0 %s crypt aes-cbc-essiv:sha256 <hex key> 0 %s 0"\n' "$sz" "$WEAK_DISK"
+dmsetup create weak --table "0 $sz crypt aes-cbc-essiv:sha256 $key 0 $WEAK_DISK 0"
+echo "(exit $?)"
+echo "# cipher_null:"
+dmsetup create weak2 --table "0 $sz crypt cipher_null-ecb - 0 $WEAK_DISK 0"
+echo "(exit $?)"
+echo "# reload the live volume with allow_discards (leaks the layout):"
+live=$(dmsetup table scratch)
+run dmsetup load scratch --table "$(echo "$live" |
+	sed 's/ 2 integrity:/ 3 allow_discards integrity:/')"
+echo "(exit $?)"
+echo "# swap the live volume for a plaintext linear mapping:"
+run dmsetup load scratch --table "0 $(blockdev --getsz /dev/mapper/scratch) linear $WEAK_DISK 0"
+echo "(exit $?)"
+echo "# drop the key of the live volume by target message:"
+run dmsetup message scratch 0 key wipe
+echo "(exit $?)"
+dmsetup remove weak weak2 2>/dev/null
+echo "# the kernel says why (never the key):"
+dmesg | grep 'dmseal: denied' | sed 's/^\[[^]]*\] //'
+
+step "6. status and pins"
+run dmsealctl status
+run dmsealctl pins
+
+step "7. teardown: the key goes with the device"
+run dmsealctl ephemeral teardown --name scratch
+run dmsealctl pins --json
+
+sleep 0.3
+kill "$mon" 2>/dev/null
+wait "$mon" 2>/dev/null
+step "events seen by 'dmsealctl monitor'"
+cat /tmp/events

@@ -24,10 +24,14 @@
 #include <string.h>
 #include <errno.h>
 #include <stdio.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+#include <linux/types.h>
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+#ifndef BIT
+#define BIT(n)			(1UL << (n))
+#endif
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
@@ -53,36 +57,36 @@ typedef uint64_t u64;
 #define DMS_PARAMS_MAX		4096
 
 /* Key forms of a dm-crypt key argument. */
-#define DMS_KEY_HEX		(1u << 0)	/* inline hex bytes */
-#define DMS_KEY_LOGON		(1u << 1)	/* :size:logon:desc */
-#define DMS_KEY_USER		(1u << 2)	/* :size:user:desc */
-#define DMS_KEY_ENCRYPTED	(1u << 3)	/* :size:encrypted:desc */
-#define DMS_KEY_TRUSTED		(1u << 4)	/* :size:trusted:desc */
-#define DMS_KEY_EMPTY		(1u << 5)	/* "-": no key at all */
+#define DMS_KEY_HEX		BIT(0)	/* inline hex bytes */
+#define DMS_KEY_LOGON		BIT(1)	/* :size:logon:desc */
+#define DMS_KEY_USER		BIT(2)	/* :size:user:desc */
+#define DMS_KEY_ENCRYPTED	BIT(3)	/* :size:encrypted:desc */
+#define DMS_KEY_TRUSTED		BIT(4)	/* :size:trusted:desc */
+#define DMS_KEY_EMPTY		BIT(5)	/* "-": no key at all */
 #define DMS_KEY_FORMS_ALL	0x3fu
 
 /* dm-crypt optional parameters seen in a table. */
-#define DMS_CRYPT_ALLOW_DISCARDS	(1u << 0)
-#define DMS_CRYPT_SAME_CPU		(1u << 1)
-#define DMS_CRYPT_SUBMIT_FROM_CPUS	(1u << 2)
-#define DMS_CRYPT_NO_READ_WQ		(1u << 3)
-#define DMS_CRYPT_NO_WRITE_WQ		(1u << 4)
-#define DMS_CRYPT_IV_LARGE_SECTORS	(1u << 5)
-#define DMS_CRYPT_HIGH_PRIORITY		(1u << 6)
-#define DMS_CRYPT_INTEGRITY		(1u << 7)	/* integrity:N:type given */
-#define DMS_CRYPT_SECTOR_SIZE		(1u << 8)	/* sector_size:N given */
+#define DMS_CRYPT_ALLOW_DISCARDS	BIT(0)
+#define DMS_CRYPT_SAME_CPU		BIT(1)
+#define DMS_CRYPT_SUBMIT_FROM_CPUS	BIT(2)
+#define DMS_CRYPT_NO_READ_WQ		BIT(3)
+#define DMS_CRYPT_NO_WRITE_WQ		BIT(4)
+#define DMS_CRYPT_IV_LARGE_SECTORS	BIT(5)
+#define DMS_CRYPT_HIGH_PRIORITY		BIT(6)
+#define DMS_CRYPT_INTEGRITY		BIT(7)	/* integrity:N:type given */
+#define DMS_CRYPT_SECTOR_SIZE		BIT(8)	/* sector_size:N given */
 
 /* dm-integrity optional parameters seen in a table. */
-#define DMS_INT_ALLOW_DISCARDS		(1u << 0)
-#define DMS_INT_FIX_PADDING		(1u << 1)
-#define DMS_INT_FIX_HMAC		(1u << 2)
-#define DMS_INT_LEGACY_RECALC		(1u << 3)
-#define DMS_INT_RECALC			(1u << 4)
-#define DMS_INT_RESET_RECALC		(1u << 5)
-#define DMS_INT_META_DEVICE		(1u << 6)
-#define DMS_INT_INTERNAL_HASH		(1u << 7)
-#define DMS_INT_JOURNAL_CRYPT		(1u << 8)
-#define DMS_INT_JOURNAL_MAC		(1u << 9)
+#define DMS_INT_ALLOW_DISCARDS		BIT(0)
+#define DMS_INT_FIX_PADDING		BIT(1)
+#define DMS_INT_FIX_HMAC		BIT(2)
+#define DMS_INT_LEGACY_RECALC		BIT(3)
+#define DMS_INT_RECALC			BIT(4)
+#define DMS_INT_RESET_RECALC		BIT(5)
+#define DMS_INT_META_DEVICE		BIT(6)
+#define DMS_INT_INTERNAL_HASH		BIT(7)
+#define DMS_INT_JOURNAL_CRYPT		BIT(8)
+#define DMS_INT_JOURNAL_MAC		BIT(9)
 
 /* dm-integrity numeric options, kept so a pin catches any change. */
 enum dms_int_num {
@@ -98,7 +102,7 @@ enum dms_int_num {
 };
 
 /* Integrity modes as a mask: bit (mode - 'A'). 'R' is never allowed. */
-#define DMS_MODE_BIT(c)		(1u << ((c) - 'A'))
+#define DMS_MODE_BIT(c)		BIT((c) - 'A')
 
 /*
  * A device argument of a table: either "MAJOR:MINOR" (resolved here) or a
@@ -197,9 +201,8 @@ struct dms_profile {
 	u32 tag_size;
 	u32 block_sizes;		/* mask like sector_sizes */
 	u32 int_require;		/* DMS_INT_FIX_PADDING, DMS_INT_FIX_HMAC */
-	u32 int_allow;			/* DMS_INT_ALLOW_DISCARDS, _RECALC,
-					 * _RESET_RECALC, _LEGACY_RECALC,
-					 * _META_DEVICE */
+	/* DMS_INT_ALLOW_DISCARDS, _RECALC, _RESET_RECALC, _LEGACY_RECALC, _META_DEVICE */
+	u32 int_allow;
 	u32 n_internal_hash;
 	char internal_hash[DMS_MAX_ALGS][DMS_ALG_MAX];
 	u32 n_journal_crypt;
@@ -209,8 +212,8 @@ struct dms_profile {
 };
 
 #define DMS_SCOPE_ALL		0u	/* every crypt/integrity target */
-#define DMS_SCOPE_NAME_PREFIX	(1u << 0)
-#define DMS_SCOPE_UUID_PREFIX	(1u << 1)
+#define DMS_SCOPE_NAME_PREFIX	BIT(0)
+#define DMS_SCOPE_UUID_PREFIX	BIT(1)
 
 struct dms_policy {
 	u32 scope;
