@@ -255,8 +255,13 @@ struct dnl *dnl_open(bool events)
 	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, on_error, nl);
 	if (events) {
 		grp = genl_ctrl_resolve_grp(nl->sk, DMSEAL_GENL_NAME, DMSEAL_MCGRP_EVENTS);
-		if (grp < 0 || nl_socket_add_membership(nl->sk, grp)) {
-			errno = EPROTO;
+		if (grp < 0) {
+			errno = grp == -NLE_OBJ_NOTFOUND ? ENOENT : EPROTO;
+			goto fail;
+		}
+		/* joining needs CAP_SYS_ADMIN: say so, not "protocol error" */
+		if (nl_socket_add_membership(nl->sk, grp)) {
+			errno = EPERM;
 			goto fail;
 		}
 		/* multicast notifications carry sequence number 0 */
