@@ -5,6 +5,7 @@
 #                      (KERNEL=6.1 or KERNEL=6.12 for one guest kernel;
 #                      SELFTEST_FAIL=1 to see a failing selftest fail it)
 #   make lint          checkpatch --strict and sparse over the module
+#   make bench         what dmseal costs, as ratios to a same-run baseline
 #   make demo          boot a guest (KERNEL, default 6.1) running the demo
 #   make clean
 #
@@ -60,8 +61,10 @@ guest-%: initramfs-%
 demo: deps initramfs-$(DEMO_KERNEL)
 	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd demo --no-judge --disks 3
 
-bench:
-	@echo "bench: no benchmarks yet; they will live behind 'make bench'"
+# Ratios against a baseline measured in the same run, never pass/fail times.
+bench: initramfs-$(DEMO_KERNEL)
+	$(MAKE) -s -C tests bench
+	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd /bench.sh --no-judge --disks 2
 
 clean:
 	-$(MAKE) -C selftests clean

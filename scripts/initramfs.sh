@@ -129,6 +129,7 @@ else
 	cp "$REPO/scripts/demo-guest.sh" "$ROOT/demo.sh"
 fi
 chmod +x "$ROOT/demo.sh"
+install -m 0755 "$REPO/scripts/bench-guest.sh" "$ROOT/bench.sh"
 for f in "$ROOT"/selftests/*; do
 	[[ -f $f && -x $f ]] && file "$f" | grep -q ELF && copy_libs "$f"
 done
