@@ -81,7 +81,7 @@ if grep -q '"sealed":false' "$T/st"; then
 		sh -c "[ $rc -eq 4 ] && cmp -s '$T/b' '$T/a'"
 	"$CTL" policy load "$POLICY" >/dev/null 2>"$T/err" || { indent "$T/err"; skip_rest "cannot seal"; }
 else
-	skip "setup with no policy sealed" "already sealed (dmsealctl_policy.sh covers it)"
+	skip "setup with no policy sealed" "sealed earlier in this boot; dmsealctl_unsealed.sh covers it"
 fi
 "$CTL" policy show >"$T/pol" 2>/dev/null
 grep -q '"name": "ephemeral"' "$T/pol" || skip_rest "the sealed policy has no 'ephemeral' profile"

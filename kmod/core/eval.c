@@ -163,18 +163,25 @@ static int crypt_options(const struct dms_profile *pr,
 	return 0;
 }
 
+/*
+ * *depth says how far the target got through this profile's rules before
+ * one refused it: the deepest refusal names the rule the caller most likely
+ * got wrong (the profile it was meant for).
+ */
 static int crypt_profile(const struct dms_profile *pr, const struct dms_crypt *c,
-			 struct dms_reason *why, bool *cipher_ok)
+			 struct dms_reason *why, int *depth)
 {
-	*cipher_ok = cipher_rule_match(pr, c);
-	if (!*cipher_ok) {
+	*depth = 0;
+	if (!cipher_rule_match(pr, c)) {
 		snprintf(why->msg, sizeof(why->msg),
 			 "profile '%s': cipher '%.64s' with %u-byte key not allowed",
 			 pr->name, c->cipher, c->key_size);
 		return -EACCES;
 	}
+	*depth = 1;
 	if (!(c->key_form & pr->key_forms) || c->key_form == DMS_KEY_EMPTY)
 		return deny_key_form(why, pr, c);
+	*depth = 2;
 	if ((c->key_form & DMS_KEYRING_FORMS) && pr->key_desc_prefix[0] &&
 	    !has_prefix(c->key_desc, pr->key_desc_prefix)) {
 		snprintf(why->msg, sizeof(why->msg),
@@ -182,8 +189,10 @@ static int crypt_profile(const struct dms_profile *pr, const struct dms_crypt *c
 			 pr->name, pr->key_desc_prefix);
 		return -EACCES;
 	}
+	*depth = 3;
 	if (crypt_integrity(pr, c, why))
 		return -EACCES;
+	*depth = 4;
 	return crypt_options(pr, c, why);
 }
 
@@ -201,7 +210,7 @@ int dms_check_crypt(const struct dms_policy *p, const struct dms_crypt *c,
 		    struct dms_reason *why)
 {
 	struct dms_reason tmp;
-	bool cipher_ok, have_match = false;
+	int depth, best = -1;
 	u32 i;
 
 	if (!crypt_sane(c))
@@ -210,11 +219,13 @@ int dms_check_crypt(const struct dms_policy *p, const struct dms_crypt *c,
 		return set_reason(why, "cipher_null is never allowed");
 	set_reason(why, "policy has no profiles");
 	for (i = 0; i < p->n_profiles && i < DMS_MAX_PROFILES; i++) {
-		if (!crypt_profile(&p->profiles[i], c, &tmp, &cipher_ok))
+		if (!crypt_profile(&p->profiles[i], c, &tmp, &depth))
 			return i;
-		if (why && (i == 0 || (cipher_ok && !have_match)))
+		/* the first profile that got furthest gives the reason */
+		if (why && depth > best)
 			memcpy(why, &tmp, sizeof(tmp));
-		have_match |= cipher_ok;
+		if (depth > best)
+			best = depth;
 	}
 	return -EACCES;
 }

@@ -110,6 +110,24 @@ TEST(eval_crypt_best_profile_reason)
 	      "profile 'persist': allow_discards not allowed");
 }
 
+TEST(eval_crypt_deepest_profile_reason)
+{
+	struct dms_policy *p = sample_policy();
+	static struct dms_crypt c;
+	struct dms_reason why = { "" };
+
+	/*
+	 * Both profiles take the cipher; the key prefix says the table was
+	 * meant for 'persist', so its rule (integrity) is the reason, not
+	 * 'eph''s key prefix.
+	 */
+	p->profiles[0].ciphers[1].key_size = 96;
+	memcpy(p->profiles[0].ciphers[1].spec, AUTHENC, sizeof(AUTHENC));
+	CHECK_EQ(parse_c(AUTHENC " :96:logon:cryptsetup:x 0 /dev/vda 0", &c, &why), 0);
+	CHECK_EQ(dms_check_crypt(p, &c, &why), -EACCES);
+	CHECK_STR(why.msg, "profile 'persist': integrity required (integrity:32:aead)");
+}
+
 TEST(eval_crypt_optional_integrity)
 {
 	struct dms_policy *p = sample_policy();

@@ -1,0 +1,466 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# dmseal_enforce.sh: what the sealed policy lets device-mapper load (KTAP).
+#
+# Runs after dmseal_netlink sealed data/policy.json (seals it itself if
+# nothing is sealed yet; skips if another policy is). Disks: /dev/vda (the
+# cryptsetup LUKS2 stack) and /dev/vdb (the dmsetup stack, and a scratch area
+# at 128 MiB for tables that must never load); /dev/vdc is the dmsealctl
+# tests'. Every dm device is named dmst-*, every key dmseal-test:*; all of
+# them are gone when this test ends, and the first MiBs of vda and vdb are
+# zeroed again.
+#
+# Allowed: LUKS2 + --integrity hmac-sha256 by cryptsetup (4 KiB sectors, the
+# "ephemeral" profile) and a dm-integrity + dm-crypt stack built by dmsetup
+# with a logon key "dmseal-test:k1" (the "plain" profile); identical reloads;
+# linear devices outside any governed table.
+# Denied, each checked by the command failing AND a dmseal "deny" event for
+# that device (so a failure of dm itself does not pass for a denial), with
+# the reason where the policy makes it unambiguous.
+#
+# Events come from `dmseal_tool monitor` (not ratelimited); if it cannot run,
+# the kernel log line "dmseal: denied ... of NAME (M:m): REASON" is used.
+# POSIX sh: the guest has busybox.
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+TOOL=$DIR/dmseal_tool
+POLICY=$DIR/data/policy.json
+T=${TMPDIR:-/tmp}/dmseal_enforce.$$
+VDA=/dev/vda
+VDB=/dev/vdb
+# scratch sectors on vdb, past anything the dmsetup stack uses
+SCRATCH=262144
+C='capi:authenc(hmac(sha256),xts(aes))-plain64'
+LUKS=dmst-luks
+INT=dmst-int
+CRY=dmst-crypt
+INT_LEN=131072
+CRY_LEN=65536
+INT_TABLE="0 $INT_LEN integrity $VDB 0 32 J 1 fix_padding"
+CRY_TABLE="0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+
+PLAN=43
+n=0
+fails=0
+echo "TAP version 13"
+echo "1..$PLAN"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() {
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else nok "$name"; fi
+}
+diag() { echo "# $*"; }
+indent() { sed 's/^/#   /' "$@"; }
+skip_rest() {
+	while [ $n -lt $PLAN ]; do skip "remaining cases" "$1"; done
+	[ $fails -eq 0 ] || exit 1
+	exit 4
+}
+
+MON=
+KEYS=
+cleanup() {
+	[ -n "$MON" ] && kill "$MON" 2>/dev/null
+	for d in dmst-null dmst-essiv dmst-short dmst-hex dmst-noint dmst-discard \
+		dmst-intr dmst-inthash dmst-intlegacy dmst-onvdb dmst-onlin dmst-mix1 \
+		dmst-mix2 dmst-lin dmst-lin2 $CRY $INT; do
+		dmsetup info "$d" >/dev/null 2>&1 && dmsetup remove "$d" >/dev/null 2>&1
+	done
+	dmsetup info $LUKS >/dev/null 2>&1 && cryptsetup close $LUKS >/dev/null 2>&1
+	dmsetup info ${LUKS}_dif >/dev/null 2>&1 && dmsetup remove ${LUKS}_dif >/dev/null 2>&1
+	for k in $KEYS; do
+		keyctl revoke "$k" >/dev/null 2>&1
+		keyctl unlink "$k" @u >/dev/null 2>&1
+	done
+	for d in $VDA $VDB; do
+		[ -b "$d" ] && dd if=/dev/zero of="$d" bs=1M count=4 conv=fsync 2>/dev/null
+	done
+	rm -rf "$T"
+}
+
+# This test formats disks: only in the dmseal test guest.
+if [ "$(hostname)" != dmseal-guest ] && [ -z "${DMSEAL_SELFTEST_ANY_HOST:-}" ]; then
+	diag "not the dmseal test guest (hostname $(hostname)): this test formats $VDA and $VDB"
+	skip_rest "not in the test guest"
+fi
+mkdir -p "$T"
+trap cleanup EXIT
+for t in dmsetup cryptsetup keyctl; do
+	command -v $t >/dev/null 2>&1 || { diag "$t not installed"; skip_rest "no $t"; }
+done
+[ -x "$TOOL" ] || { diag "no $TOOL"; skip_rest "no dmseal_tool"; }
+if [ ! -b $VDA ] || [ ! -b $VDB ]; then
+	diag "no $VDA/$VDB"
+	skip_rest "no scratch disks"
+fi
+
+# --- the sealed policy ------------------------------------------------------------
+"$TOOL" status >"$T/status" 2>&1 || { indent "$T/status"; skip_rest "dmseal is not loaded"; }
+if grep -q '^sealed=0' "$T/status"; then
+	diag "nothing sealed yet: sealing data/policy.json"
+	if command -v dmsealctl >/dev/null 2>&1; then
+		dmsealctl policy load "$POLICY" >"$T/out" 2>&1
+	else
+		"$TOOL" seal >"$T/out" 2>&1
+	fi
+	indent "$T/out"
+	"$TOOL" status >"$T/status" 2>&1
+fi
+diag "$(cat "$T/status")"
+status_field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$T/status"; }
+WANT=$("$TOOL" digest)
+check "the sealed policy is data/policy.json (digest $WANT)" [ "$(status_field digest)" = "$WANT" ]
+[ "$(status_field digest)" = "$WANT" ] || skip_rest "another policy is sealed"
+DENIED0=$(status_field denied)
+NDENY=0
+
+# --- events -----------------------------------------------------------------------
+"$TOOL" monitor 900 >"$T/events" 2>&1 &
+MON=$!
+i=0
+while ! grep -q '^ready' "$T/events" 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if ! grep -q '^ready' "$T/events"; then
+	indent "$T/events"
+	diag "no event monitor: falling back to the (ratelimited) kernel log"
+	kill "$MON" 2>/dev/null
+	MON=
+fi
+
+# where the next denial will show up
+events_mark() {
+	if [ -n "$MON" ]; then wc -l <"$T/events"; else dmesg | wc -l; fi
+}
+# deny_reasons DEV MARK: the reasons of the denials of DEV after MARK, one a
+# line (nothing if none came within 3 s)
+deny_reasons() {
+	i=0
+	while :; do
+		if [ -n "$MON" ]; then
+			r=$(tail -n +$(($2 + 1)) "$T/events" | grep "^deny .* name=$1 reason=" |
+				sed 's/.* reason=//')
+		else
+			r=$(dmesg | tail -n +$(($2 + 1)) | grep "dmseal: denied .* of $1 (" |
+				sed 's/.*): //')
+		fi
+		[ -n "$r" ] && { echo "$r"; return; }
+		[ $i -ge 30 ] && return
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# expect_denied NAME DEV REGEX CMD...: CMD fails and dmseal denied DEV with a
+# reason matching REGEX (grep -E; "" accepts any reason)
+expect_denied() {
+	name=$1 dev=$2 re=$3
+	shift 3
+	m=$(events_mark)
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	reasons=$(deny_reasons "$dev" "$m")
+	NDENY=$((NDENY + 1))
+	# a device that should never have loaded must not linger for later cases
+	case $dev in
+	"$CRY" | "$INT") ;;
+	*) gone "$dev" || dmsetup remove "$dev" >/dev/null 2>&1 ;;
+	esac
+	if [ $rc -ne 0 ] && [ -n "$reasons" ] &&
+		{ [ -z "$re" ] || echo "$reasons" | grep -qE -- "$re"; }; then
+		ok "$name"
+		echo "$reasons" | sed 's/^/#   denied: /'
+	else
+		nok "$name"
+		diag "  command exit $rc; expected a dmseal denial of $dev matching /$re/; got:"
+		echo "${reasons:-<no deny event>}" | sed 's/^/#   denied: /'
+		indent "$T/out"
+	fi
+}
+# a dm device's "major:minor"
+devno() { dmsetup info -c --noheadings -o major,minor "$1" 2>/dev/null | tr -d ' '; }
+blkno() { cat "/sys/class/block/${1#/dev/}/dev"; }
+mknodes() { [ -b "/dev/mapper/$1" ] || dmsetup mknodes "$1" >/dev/null 2>&1; }
+# create NAME TABLE: dmsetup create, output into $T/out
+create() {
+	dmsetup create "$1" --table "$2" >"$T/out" 2>&1 && mknodes "$1"
+}
+gone() { ! dmsetup info "$1" >/dev/null 2>&1; }
+pins() { "$TOOL" pins >"$T/pins" 2>&1; }
+pin_of() { grep " name=$1 summary=" "$T/pins"; }
+# pin_is NAME TYPE PROFILE BACKING LEN: its pin line says so ("" = any profile)
+pin_is() {
+	l=$(pin_of "$1")
+	if [ -z "$l" ]; then
+		diag "  no pin for $1"
+		return 1
+	fi
+	if echo "$l" | grep -q " type=$2 " && echo "$l" | grep -q " backing=$4 " &&
+		echo "$l" | grep -q " start=0 len=$5 " &&
+		{ [ -z "$3" ] || echo "$l" | grep -q " profile=$3 "; }; then
+		return 0
+	fi
+	diag "  $1: want type=$2 profile=${3:-any} backing=$4 len=$5, got: $l"
+	return 1
+}
+# data round trip: 1 MiB written, the first 64 KiB read back without the page cache
+head -c 1048576 /dev/urandom >"$T/data"
+head -c 65536 "$T/data" >"$T/data64"
+write_data() { dd if="$T/data" of="$1" bs=65536 count=16 conv=fsync 2>"$T/dd"; }
+read_back() {
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if="$1" of="$T/back" bs=65536 count=1 2>"$T/dd" && cmp -s "$T/data64" "$T/back"
+}
+HEX32=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+HEX96=$(head -c 96 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+
+# clean disks: vdb's first sector must be zero for dm-integrity to format it
+dd if=/dev/zero of=$VDA bs=1M count=4 conv=fsync 2>/dev/null
+dd if=/dev/zero of=$VDB bs=1M count=4 conv=fsync 2>/dev/null
+dd if=/dev/zero of=$VDB bs=512 seek=$SCRATCH count=8192 conv=fsync 2>/dev/null
+
+# --- cryptsetup LUKS2 + hmac-sha256 on vda -------------------------------------------
+head -c 32 /dev/urandom >"$T/luks.key"
+luks_format() { # SECTOR_SIZE
+	cryptsetup luksFormat -q --type luks2 --cipher aes-xts-plain64 \
+		--integrity hmac-sha256 --integrity-no-wipe --sector-size "$1" \
+		--pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+		--key-file "$T/luks.key" $VDA >"$T/out" 2>&1
+}
+luks_open() { cryptsetup open --key-file "$T/luks.key" $VDA $LUKS >"$T/out" 2>&1; }
+
+# 512-byte sectors (cryptsetup's default on this disk): the profile wants 4096
+if luks_format 512; then
+	expect_denied "cryptsetup open, 512-byte sectors: refused (ephemeral wants 4096)" \
+		$LUKS 'sector size 512' luks_open
+	pins
+	check "  ... and cryptsetup left no device and no pin behind" \
+		sh -c "! dmsetup ls | grep -q '$LUKS' && ! grep -q 'name=$LUKS' '$T/pins'"
+	dmsetup info ${LUKS}_dif >/dev/null 2>&1 && dmsetup remove ${LUKS}_dif >/dev/null 2>&1
+	dmsetup info $LUKS >/dev/null 2>&1 && dmsetup remove $LUKS >/dev/null 2>&1
+else
+	indent "$T/out"
+	nok "cryptsetup luksFormat --sector-size 512"
+	skip "  ... no device left" "format failed"
+fi
+
+if luks_format 4096; then
+	ok "cryptsetup luksFormat LUKS2, hmac-sha256 integrity, 4 KiB sectors"
+else
+	indent "$T/out"
+	nok "cryptsetup luksFormat LUKS2, hmac-sha256 integrity, 4 KiB sectors"
+fi
+if luks_open; then
+	dmsetup table $LUKS >"$T/t_luks" 2>&1
+	dmsetup table ${LUKS}_dif >"$T/t_dif" 2>&1
+	indent "$T/t_luks" "$T/t_dif"
+	check "cryptsetup open: accepted; crypt on integrity as the ephemeral profile says" \
+		sh -c "grep -qF ' crypt $C :96:logon:cryptsetup:' '$T/t_luks' &&
+			grep -q 'integrity:32:aead' '$T/t_luks' && grep -q 'sector_size:4096' '$T/t_luks' &&
+			grep -q ' integrity .* 32 J .*block_size:4096' '$T/t_dif'"
+else
+	indent "$T/out"
+	nok "cryptsetup open: accepted"
+fi
+if [ -b /dev/mapper/$LUKS ] && write_data /dev/mapper/$LUKS && read_back /dev/mapper/$LUKS; then
+	ok "LUKS volume: 1 MiB written, read back intact"
+else
+	indent "$T/dd"
+	nok "LUKS volume: 1 MiB written, read back intact"
+fi
+
+# --- the dmsetup stack on vdb: dm-integrity, dm-crypt with a logon key ---------------
+KEYS="$KEYS $(head -c 96 /dev/urandom | keyctl padd logon dmseal-test:k1 @u)"
+KEYS="$KEYS $(head -c 64 /dev/urandom | keyctl padd logon dmseal-test:k64 @u)"
+diag "keys: $KEYS"
+if create $INT "$INT_TABLE"; then
+	ok "dmsetup: dm-integrity J fix_padding on $VDB accepted"
+else
+	indent "$T/out"
+	nok "dmsetup: dm-integrity J fix_padding on $VDB accepted"
+fi
+if create $CRY "$CRY_TABLE"; then
+	ok "dmsetup: dm-crypt authenc/xts, logon dmseal-test:k1, integrity:32:aead on it accepted"
+else
+	indent "$T/out"
+	nok "dmsetup: dm-crypt authenc/xts, logon dmseal-test:k1, integrity:32:aead on it accepted"
+fi
+if [ -b /dev/mapper/$CRY ] && write_data /dev/mapper/$CRY && read_back /dev/mapper/$CRY; then
+	ok "dmsetup volume: 1 MiB written, read back intact"
+else
+	indent "$T/dd"
+	nok "dmsetup volume: 1 MiB written, read back intact"
+fi
+
+# --- pins ------------------------------------------------------------------------------
+pins
+indent "$T/pins"
+"$TOOL" status >"$T/status" 2>&1
+luks_pins_ok() {
+	pin_is ${LUKS}_dif integrity "" "$(blkno $VDA)" "$(dmsetup table ${LUKS}_dif | cut -d' ' -f2)" &&
+		pin_is $LUKS crypt ephemeral "$(devno ${LUKS}_dif)" "$(dmsetup table $LUKS | cut -d' ' -f2)"
+}
+plain_pins_ok() {
+	pin_is $INT integrity "" "$(blkno $VDB)" $INT_LEN &&
+		pin_is $CRY crypt plain "$(devno $INT)" $CRY_LEN
+}
+check "pins: LUKS stack pinned (integrity on vda, crypt on it, profile ephemeral)" luks_pins_ok
+check "pins: dmsetup stack pinned (integrity on vdb, crypt on it, profile plain)" plain_pins_ok
+check "pins: STATUS counts as many pins as the dump lists ($(grep -c '^pin ' "$T/pins"))" \
+	[ "$(status_field pins)" = "$(grep -c '^pin ' "$T/pins")" ]
+
+# --- denied: crypt parameters ------------------------------------------------------------
+expect_denied "cipher_null refused" dmst-null 'cipher_null' \
+	create dmst-null "0 8 crypt cipher_null-ecb - 0 $VDB $SCRATCH"
+expect_denied "cipher not in any profile (aes-cbc-essiv:sha256) refused" dmst-essiv \
+	"cipher 'aes-cbc-essiv:sha256'" \
+	create dmst-essiv "0 8 crypt aes-cbc-essiv:sha256 $HEX32 0 $VDB $SCRATCH"
+expect_denied "key too short (:64:logon, the profile says 96) refused" dmst-short '64-byte key' \
+	create dmst-short "0 $CRY_LEN crypt $C :64:logon:dmseal-test:k64 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+expect_denied "inline hex key refused (logon only)" dmst-hex 'hex keys not allowed' \
+	create dmst-hex "0 $CRY_LEN crypt $C $HEX96 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+# These two are shaped for the "ephemeral" profile (key cryptsetup:..., 4 KiB
+# sectors) so that the one rule they break is the reason dmseal reports: with
+# a dmseal-test: key the reason would be the ephemeral profile's key prefix.
+expect_denied "crypt without integrity:32:aead refused (integrity required)" dmst-noint \
+	'integrity required' \
+	create dmst-noint "0 $CRY_LEN crypt $C :96:logon:cryptsetup:dmst-noint 0 /dev/mapper/$INT 0 1 sector_size:4096"
+expect_denied "crypt with allow_discards refused" dmst-discard 'allow_discards' \
+	create dmst-discard "0 $CRY_LEN crypt $C :96:logon:cryptsetup:dmst-discard 0 /dev/mapper/$INT 0 3 integrity:32:aead sector_size:4096 allow_discards"
+
+# --- denied: integrity parameters (on the scratch area) ----------------------------------
+expect_denied "dm-integrity mode R refused" dmst-intr 'mode R' \
+	create dmst-intr "0 8 integrity $VDB $SCRATCH 32 R 1 fix_padding"
+expect_denied "dm-integrity keyed internal_hash without fix_hmac refused" dmst-inthash 'fix_hmac' \
+	create dmst-inthash "0 8 integrity $VDB $SCRATCH 32 J 2 fix_padding internal_hash:hmac(sha256):$HEX32"
+expect_denied "dm-integrity legacy_recalculate refused" dmst-intlegacy 'legacy_recalculate' \
+	create dmst-intlegacy "0 8 integrity $VDB $SCRATCH 32 J 2 fix_padding legacy_recalculate"
+
+# --- denied: the stack rule ----------------------------------------------------------------
+expect_denied "crypt straight on $VDB (no pinned dm-integrity below) refused" dmst-onvdb \
+	'not a dm-integrity device' \
+	create dmst-onvdb "0 8 crypt $C :96:logon:dmseal-test:k1 0 $VDB $SCRATCH 1 integrity:32:aead"
+if create dmst-lin "0 8192 linear $VDB $SCRATCH"; then
+	expect_denied "crypt on a dm-linear device refused" dmst-onlin 'not a dm-integrity device' \
+		create dmst-onlin "0 8 crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/dmst-lin 0 1 integrity:32:aead"
+	dmsetup remove dmst-lin >/dev/null 2>&1
+else
+	indent "$T/out"
+	nok "crypt on a dm-linear device refused (the linear device did not load)"
+fi
+printf '0 8 linear %s %s\n8 %s crypt %s :96:logon:dmseal-test:k1 0 /dev/mapper/%s 0 1 integrity:32:aead\n' \
+	$VDB $SCRATCH $CRY_LEN "$C" $INT >"$T/mix1"
+expect_denied "a table mixing linear and crypt refused" dmst-mix1 'linear' \
+	sh -c "dmsetup create dmst-mix1 <'$T/mix1'"
+printf '0 %s crypt %s :96:logon:dmseal-test:k1 0 /dev/mapper/%s 0 1 integrity:32:aead\n%s 8 linear %s %s\n' \
+	$CRY_LEN "$C" $INT $CRY_LEN $VDB $SCRATCH >"$T/mix2"
+expect_denied "a table mixing crypt and linear (crypt first) refused" dmst-mix2 'linear' \
+	sh -c "dmsetup create dmst-mix2 <'$T/mix2'"
+
+# --- denied: reloads of the live dmsetup volume ----------------------------------------------
+dmsetup table --showkeys $CRY >"$T/live_before" 2>&1
+reload() { # DEV TABLE
+	dmsetup load "$1" --table "$2"
+	r=$?
+	# a reload that got through must not be resumed later by accident
+	[ $r -eq 0 ] && dmsetup clear "$1" >/dev/null 2>&1
+	return $r
+}
+expect_denied "reload changing the cipher refused" $CRY 'cipher' \
+	reload $CRY "0 $CRY_LEN crypt aes-xts-plain64 :64:logon:dmseal-test:k64 0 /dev/mapper/$INT 0"
+expect_denied "reload changing the key reference refused" $CRY 'pinned key reference' \
+	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k2 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+expect_denied "reload changing the backing device (another pinned integrity device) refused" \
+	$CRY 'pinned backing device' \
+	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/${LUKS}_dif 0 1 integrity:32:aead"
+expect_denied "reload changing the offset refused" $CRY 'pinned offset' \
+	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 8 1 integrity:32:aead"
+expect_denied "reload changing iv_offset refused" $CRY 'pinned iv_offset' \
+	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 8 /dev/mapper/$INT 0 1 integrity:32:aead"
+expect_denied "reload swapping the crypt target for linear refused" $CRY 'linear' \
+	reload $CRY "0 $CRY_LEN linear $VDB $SCRATCH"
+expect_denied "reload of the pinned dm-integrity device with mode D refused" $INT 'pinned mode' \
+	reload $INT "0 $INT_LEN integrity $VDB 0 32 D 1 fix_padding"
+
+# --- denied: key messages on the pinned crypt device (suspended, as dm-crypt wants) --------
+if dmsetup suspend $CRY >"$T/out" 2>&1; then
+	expect_denied "message 'key set :96:logon:...' refused" $CRY 'key set' \
+		dmsetup message $CRY 0 key set :96:logon:dmseal-test:k1
+	expect_denied "message 'key set <hex>' refused" $CRY 'key set' \
+		dmsetup message $CRY 0 key set "$HEX96"
+	expect_denied "message 'key wipe' refused (allow_key_wipe false)" $CRY 'key wipe' \
+		dmsetup message $CRY 0 key wipe
+	dmsetup resume $CRY >"$T/out" 2>&1 || indent "$T/out"
+else
+	indent "$T/out"
+	nok "message 'key set :96:logon:...' refused (cannot suspend $CRY)"
+	nok "message 'key set <hex>' refused (cannot suspend $CRY)"
+	nok "message 'key wipe' refused (cannot suspend $CRY)"
+fi
+dmsetup table --showkeys $CRY >"$T/live_after" 2>&1
+if cmp -s "$T/live_before" "$T/live_after" && read_back /dev/mapper/$CRY; then
+	ok "after all that, the live volume is unchanged and reads back intact"
+else
+	indent "$T/live_before" "$T/live_after"
+	nok "after all that, the live volume is unchanged and reads back intact"
+fi
+
+# --- allowed reloads -------------------------------------------------------------------------
+if dmsetup load $CRY --table "$CRY_TABLE" >"$T/out" 2>&1 && dmsetup resume $CRY >>"$T/out" 2>&1 &&
+	read_back /dev/mapper/$CRY; then
+	ok "identical reload (load + resume) accepted; data intact"
+else
+	indent "$T/out"
+	nok "identical reload (load + resume) accepted; data intact"
+fi
+TBL=$(cat "$T/live_before")
+if dmsetup load $CRY --table "$TBL" >"$T/out" 2>&1 && dmsetup resume $CRY >>"$T/out" 2>&1 &&
+	read_back /dev/mapper/$CRY; then
+	ok "reload of 'dmsetup table' output (backing as major:minor) accepted"
+else
+	diag "table: $TBL"
+	indent "$T/out"
+	nok "reload of 'dmsetup table' output (backing as major:minor) accepted"
+fi
+pins
+check "reloads kept exactly one pin per target" \
+	sh -c "[ \$(grep -c ' name=$CRY summary=' '$T/pins') -eq 1 ] && [ \$(grep -c ' name=$INT summary=' '$T/pins') -eq 1 ]"
+
+# --- linear is fine outside governed tables -----------------------------------------------------
+if create dmst-lin2 "0 8192 linear $VDB $SCRATCH" &&
+	dmsetup load dmst-lin2 --table "0 4096 linear $VDA 0" >>"$T/out" 2>&1 &&
+	dmsetup resume dmst-lin2 >>"$T/out" 2>&1; then
+	pins
+	check "a linear device loads and reloads freely, and is not pinned" \
+		sh -c "! grep -q ' name=dmst-lin2 ' '$T/pins'"
+else
+	indent "$T/out"
+	nok "a linear device loads and reloads freely, and is not pinned"
+fi
+dmsetup remove dmst-lin2 >/dev/null 2>&1
+
+# --- removal drops pins ----------------------------------------------------------------------------
+dmsetup remove $CRY >"$T/out" 2>&1 && dmsetup remove $INT >>"$T/out" 2>&1
+rc=$?
+pins
+check "dmsetup remove: the dmsetup stack and its pins are gone" \
+	sh -c "[ $rc -eq 0 ] && ! grep -q ' name=$CRY summary=' '$T/pins' && ! grep -q ' name=$INT summary=' '$T/pins'"
+cryptsetup close $LUKS >"$T/out" 2>&1
+rc=$?
+pins
+"$TOOL" status >"$T/status" 2>&1
+check "cryptsetup close: the LUKS stack and its pins are gone" \
+	sh -c "[ $rc -eq 0 ] && ! grep -q ' name=$LUKS' '$T/pins' && ! dmsetup ls | grep -q dmst-"
+indent "$T/pins"
+check "STATUS: pins = $(status_field pins) = pins listed, denied counter +$NDENY or more" \
+	sh -c "[ '$(status_field pins)' = \$(grep -c '^pin ' '$T/pins') ] &&
+		[ $(status_field denied) -ge $((DENIED0 + NDENY)) ]"
+if [ -n "$MON" ] && grep -q '^error' "$T/events"; then
+	diag "event monitor: $(grep '^error' "$T/events")"
+fi
+
+[ $n -eq $PLAN ] || { echo "# plan mismatch: ran $n of $PLAN"; exit 1; }
+[ $fails -eq 0 ]

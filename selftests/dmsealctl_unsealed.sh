@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# dmsealctl before any policy is sealed (KTAP). Runs first in the guest,
+# before dmseal_netlink seals the module: every command that needs the seal
+# must refuse with exit 4 and leave nothing behind.
+# POSIX sh: the guest has busybox.
+
+CTL=${DMSEALCTL:-dmsealctl}
+T=${TMPDIR:-/tmp}/dmsealctl_unsealed.$$
+mkdir -p "$T"
+trap 'rm -rf "$T"' EXIT
+
+PLAN=5
+n=0
+fails=0
+echo "TAP version 13"
+echo "1..$PLAN"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { # check NAME CMD...: ok if CMD succeeds
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else nok "$name"; fi
+}
+indent() { sed 's/^/# /' "$@"; }
+# the state a refused setup must leave untouched
+snapshot() {
+	{
+		dmsetup ls 2>/dev/null | sort
+		grep -c 'cryptsetup:' /proc/keys 2>/dev/null
+		grep -c '/dev/mapper' /proc/mounts
+		ls /run/dmseal 2>/dev/null
+	} >"$1"
+}
+
+if ! command -v "$CTL" >/dev/null 2>&1; then
+	echo "# dmsealctl not installed"
+	exit 4
+fi
+if [ "$(hostname)" != dmseal-guest ] && [ -z "${DMSEAL_SELFTEST_ANY_HOST:-}" ]; then
+	echo "# not the dmseal test guest: this test writes to /dev/vdc"
+	exit 4
+fi
+
+# 1: status loads the module (libkmod) and reports it unsealed
+"$CTL" --json status >"$T/st" 2>"$T/err"; rc=$?
+indent "$T/st" "$T/err"
+check "status --json: exit 0, sealed false" \
+	sh -c "[ $rc -eq 0 ] && grep -q '\"sealed\":false' '$T/st'"
+if ! grep -q '"sealed":false' "$T/st"; then
+	echo "# a policy is already sealed: this test must run first"
+	exit 4
+fi
+
+# 2: policy show has nothing to show
+"$CTL" policy show >"$T/out" 2>&1; rc=$?
+indent "$T/out"
+check "policy show: exit 4 with a message" sh -c "[ $rc -eq 4 ] && [ -s '$T/out' ]"
+
+# 3-4: ephemeral setup refuses, names the reason, leaves nothing
+snapshot "$T/before"
+"$CTL" ephemeral setup --device /dev/vdc --name dmst-unsealed --mount /mnt/dmst-unsealed \
+	>"$T/out" 2>&1; rc=$?
+snapshot "$T/after"
+indent "$T/out"
+check "ephemeral setup with no policy sealed: exit 4" [ $rc -eq 4 ]
+check "... and nothing left: no dm device, key, mount, header or mount point" \
+	sh -c "cmp -s '$T/before' '$T/after' && [ ! -e /mnt/dmst-unsealed ]"
+
+# 5: no pins
+"$CTL" --json pins >"$T/pins" 2>&1; rc=$?
+indent "$T/pins"
+check "pins --json: []" sh -c "[ $rc -eq 0 ] && grep -qx '\[\]' '$T/pins'"
+
+[ $n -eq $PLAN ] || { echo "# planned $PLAN, ran $n"; fails=$((fails + 1)); }
+[ $fails -eq 0 ]
