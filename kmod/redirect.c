@@ -116,17 +116,27 @@ static int dmseal_redirect_entry(struct dmseal_redirect *r)
 	return 0;
 }
 
+static int dmseal_redirect_register(struct dmseal_redirect *r,
+				    const char *symbol)
+{
+	memset(&r->kp, 0, sizeof(r->kp));
+	r->kp.symbol_name = symbol;
+	r->kp.pre_handler = dmseal_redirect_pre;
+	r->kp.post_handler = dmseal_redirect_post;
+	return register_kprobe(&r->kp);
+}
+
 int dmseal_redirect_arm(struct dmseal_redirect *r)
 {
+	const char *bare = strchr(r->symbol, ':');
 	int ret;
 
 	if (r->armed)
 		return 0;
-	memset(&r->kp, 0, sizeof(r->kp));
-	r->kp.symbol_name = r->symbol;
-	r->kp.pre_handler = dmseal_redirect_pre;
-	r->kp.post_handler = dmseal_redirect_post;
-	ret = register_kprobe(&r->kp);
+	ret = dmseal_redirect_register(r, r->symbol);
+	/* "module:symbol" names no module when device-mapper is built in */
+	if (ret && bare && IS_BUILTIN(CONFIG_BLK_DEV_DM))
+		ret = dmseal_redirect_register(r, bare + 1);
 	if (ret)
 		return ret;
 	ret = dmseal_redirect_entry(r);

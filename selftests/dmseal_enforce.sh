@@ -39,7 +39,7 @@ CRY_LEN=65536
 INT_TABLE="0 $INT_LEN integrity $VDB 0 32 J 1 fix_padding"
 CRY_TABLE="0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 integrity:32:aead"
 
-PLAN=43
+PLAN=44
 n=0
 fails=0
 echo "TAP version 13"
@@ -311,6 +311,15 @@ check "pins: LUKS stack pinned (integrity on vda, crypt on it, profile ephemeral
 check "pins: dmsetup stack pinned (integrity on vdb, crypt on it, profile plain)" plain_pins_ok
 check "pins: STATUS counts as many pins as the dump lists ($(grep -c '^pin ' "$T/pins"))" \
 	[ "$(status_field pins)" = "$(grep -c '^pin ' "$T/pins")" ]
+# unloading would drop every pin: with live pinned volumes it must fail
+cp "$T/pins" "$T/pins.before"
+rmmod dmseal >"$T/out" 2>&1; rc1=$?
+modprobe -r dmseal >>"$T/out" 2>&1; rc2=$?
+indent "$T/out"
+pins
+check "rmmod / modprobe -r with pinned live volumes refused; pins unchanged" \
+	sh -c "[ $rc1 -ne 0 ] && [ $rc2 -ne 0 ] && grep -q '^dmseal ' /proc/modules &&
+		cmp -s '$T/pins.before' '$T/pins'"
 
 # --- denied: crypt parameters ------------------------------------------------------------
 expect_denied "cipher_null refused" dmst-null 'cipher_null' \

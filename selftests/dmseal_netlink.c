@@ -823,13 +823,25 @@ TEST(unload_unsealed)
 	char out[OUTCAP];
 	int rc;
 
+	const char *name = "dmst-nl-live";
+
 	GUEST_ONLY();
 	ASSERT_TRUE(module_loaded());
 	ASSERT_TRUE(unsealed_now());
+	/* a live (ungoverned) device does not hold an unsealed module */
+	dm_remove_quiet(name);
+	rc = run_cmd((const char *[]){ "dmsetup", "create", name, "--table",
+				       "0 8 linear /dev/vda 0", NULL }, out);
+	ASSERT_EQ(0, rc) log_output(name, out);
 	rc = modprobe_r(out);
 	EXPECT_EQ(0, rc) log_output("modprobe -r", out);
 	/* no netlink lookup here: the family alias would load it again */
 	EXPECT_FALSE(module_loaded());
+	/* the device outlives the module, and goes away cleanly without it */
+	EXPECT_TRUE(dm_exists(name));
+	rc = run_cmd((const char *[]){ "dmsetup", "remove", name, NULL }, out);
+	EXPECT_EQ(0, rc) log_output(name, out);
+	EXPECT_FALSE(dm_exists(name));
 }
 
 TEST(expected_digest_malformed_parameter)
