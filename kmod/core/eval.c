@@ -290,7 +290,8 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 	/*
 	 * fix_hmac changes how keyed MACs cover the superblock and journal;
 	 * a table with no keyed MAC (AEAD tags come from dm-crypt) has
-	 * nothing for it to fix, and cryptsetup leaves it out there.
+	 * nothing for it to fix, and dm-integrity's status then leaves it
+	 * out, so a table rebuilt from `dmsetup table` lacks it.
 	 */
 	if ((pr->int_require & DMS_INT_FIX_HMAC) &&
 	    (t->flags & (DMS_INT_INTERNAL_HASH | DMS_INT_JOURNAL_MAC)) &&
