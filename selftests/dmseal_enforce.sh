@@ -40,25 +40,8 @@ INT_TABLE="0 $INT_LEN integrity $VDB 0 32 J 1 fix_padding"
 CRY_TABLE="0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 integrity:32:aead"
 
 PLAN=44
-n=0
-fails=0
-echo "TAP version 13"
-echo "1..$PLAN"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() {
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-diag() { echo "# $*"; }
-indent() { sed 's/^/#   /' "$@"; }
-skip_rest() {
-	while [ $n -lt $PLAN ]; do skip "remaining cases" "$1"; done
-	[ $fails -eq 0 ] || exit 1
-	exit 4
-}
+# shellcheck source=lib/ktap.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 
 MON=
 KEYS=
@@ -471,5 +454,4 @@ if [ -n "$MON" ] && grep -q '^error' "$T/events"; then
 	diag "event monitor: $(grep '^error' "$T/events")"
 fi
 
-[ $n -eq $PLAN ] || { echo "# plan mismatch: ran $n of $PLAN"; exit 1; }
-[ $fails -eq 0 ]
+ktap_done

@@ -22,25 +22,8 @@ T=${TMPDIR:-/tmp}/dmsealctl_eph.$$
 mkdir -p "$T"
 
 PLAN=24
-n=0
-fails=0
-echo "TAP version 13"
-echo "1..$PLAN"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() {
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-diag() { echo "# $*"; }
-indent() { sed 's/^/#   /' "$@"; }
-skip_rest() {
-	while [ $n -lt $PLAN ]; do skip "remaining cases" "$1"; done
-	[ $fails -eq 0 ] || exit 1
-	exit 4
-}
+# shellcheck source=lib/ktap.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 # count the marker in a device or file without building giant "lines"
 # (a sparse disk has no newlines, so grep on it would buffer one huge line):
 # strings(1) cuts the printable runs out first, and is fast under TCG
@@ -283,5 +266,4 @@ else
 	skip "full-wipe readability" "cannot create a linear device"
 fi
 
-[ $n -eq $PLAN ] || { echo "# plan mismatch: ran $n of $PLAN"; exit 1; }
-[ $fails -eq 0 ]
+ktap_done

@@ -16,19 +16,8 @@ mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 
 PLAN=16
-n=0
-fails=0
-echo "TAP version 13"
-echo "1..$PLAN"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { # check NAME CMD...: ok if CMD succeeds
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-diag() { echo "# $*"; }
+# shellcheck source=lib/ktap.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 json_get() { # json_get KEY FILE: a string or number value from one-line JSON
 	sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1
 }
@@ -154,5 +143,4 @@ check "invalid policy file: exit 1 naming the JSON path" \
 "$CTL" ephemeral setup --name x >/dev/null 2>&1; r3=$?
 check "usage errors exit 2" [ "$r1$r2$r3" = "222" ]
 
-[ $n -eq $PLAN ] || { echo "# plan mismatch: ran $n of $PLAN"; exit 1; }
-[ $fails -eq 0 ]
+ktap_done

@@ -11,18 +11,8 @@ mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 
 PLAN=5
-n=0
-fails=0
-echo "TAP version 13"
-echo "1..$PLAN"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # check NAME CMD...: ok if CMD succeeds
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name"; fi
-}
-indent() { sed 's/^/# /' "$@"; }
+# shellcheck source=lib/ktap.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 # the state a refused setup must leave untouched
 snapshot() {
 	{
@@ -72,5 +62,4 @@ check "... and nothing left: no dm device, key, mount, header or mount point" \
 indent "$T/pins"
 check "pins --json: []" sh -c "[ $rc -eq 0 ] && grep -qx '\[\]' '$T/pins'"
 
-[ $n -eq $PLAN ] || { echo "# planned $PLAN, ran $n"; fails=$((fails + 1)); }
-[ $fails -eq 0 ]
+ktap_done
