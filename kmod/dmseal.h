@@ -93,6 +93,10 @@ void dmseal_pass_begin(struct dmseal_passing *p, const struct dmseal_redirect *r
 void dmseal_pass_end(struct dmseal_passing *p);
 /* Every wrapper ends with this: the probe took a module reference for it. */
 void dmseal_redirect_done(void);
+void dmseal_redirect_quiesce(void);
+/* Call the redirected function itself (enter.S): see there why not by pointer. */
+unsigned long dmseal_enter(unsigned long a1, unsigned long a2, unsigned long a3,
+			   unsigned long a4, unsigned long a5, unsigned long entry);
 
 /* --- pins.c -------------------------------------------------------------- */
 
@@ -131,8 +135,9 @@ void dmseal_pin_info(const struct dmseal_pin *pin,
 		     struct dmseal_target_info *info);
 int dmseal_pin_check(const struct dmseal_pin *want, struct dms_reason *why);
 bool dmseal_pin_is_integrity(dev_t devt, u32 tag_size, struct dms_reason *why);
-bool dmseal_device_pinned(const struct mapped_device *md, int *profile);
-void dmseal_pins_commit(struct list_head *pending);
+bool dmseal_device_pinned(const struct mapped_device *md, sector_t start,
+			  int *profile);
+void dmseal_pins_commit(struct mapped_device *md, struct list_head *pending);
 void dmseal_pins_discard(struct list_head *pending);
 void dmseal_unpin_device(const struct mapped_device *md);
 int dmseal_pins_dump(struct sk_buff *skb, struct netlink_callback *cb);

@@ -13,8 +13,9 @@
  *    carry target types the policy does not list, in any order;
  *  - the accepted targets' pins become live only once the whole table built.
  *
- * dm_destroy() / dm_destroy_immediate() are redirected too, to drop the pins
- * of a device that goes away.
+ * dm_table_destroy() is redirected to forget a table that did not build, and
+ * dm_destroy() / dm_destroy_immediate() to drop the pins of a device that
+ * goes away.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +28,15 @@
 
 #include "dmseal.h"
 
+/* A target of another type seen before the table became governed. */
+struct dmseal_other {
+	struct list_head node;
+	char type[DMS_TARGET_NAME_MAX];
+	sector_t start;
+	sector_t len;
+	u8 digest[DMSEAL_DIGEST_LEN];
+};
+
 /* What dmseal remembers about one table while device-mapper builds it. */
 struct dmseal_table {
 	struct list_head node;
@@ -36,32 +46,23 @@ struct dmseal_table {
 	dev_t devt;
 	bool busy;			/* a wrapper is using it */
 	bool governed;
-	char other[DMS_TARGET_NAME_MAX];	/* first non-crypt/integrity type */
-	sector_t other_start;
+	struct list_head others;	/* struct dmseal_other, until governed */
 	struct list_head pending;	/* pins of accepted targets */
 	char name[DM_NAME_LEN];
 	char uuid[DM_UUID_LEN];
 };
 
 /*
- * A table whose build failed half-way never reaches dm_table_complete();
- * its record is dropped when the same task starts another table, or, past
- * this many records, oldest first.
+ * A table whose build failed half-way never reaches dm_table_complete(); its
+ * record goes when dm_table_destroy() frees the table.
  */
-#define DMSEAL_TABLES_MAX	256
-
 static DEFINE_MUTEX(tables_lock);
 static LIST_HEAD(tables);
-static unsigned int n_tables;
-
-typedef int (*add_target_fn)(struct dm_table *t, const char *type,
-			     sector_t start, sector_t len, char *params);
-typedef int (*complete_fn)(struct dm_table *t);
-typedef void (*destroy_fn)(struct mapped_device *md);
 
 static int dmseal_add_target(struct dm_table *t, const char *type,
 			     sector_t start, sector_t len, char *params);
 static int dmseal_table_complete(struct dm_table *t);
+static void dmseal_table_destroy(struct dm_table *t);
 static void dmseal_destroy(struct mapped_device *md);
 static void dmseal_destroy_immediate(struct mapped_device *md);
 
@@ -73,6 +74,11 @@ static struct dmseal_redirect add_target_redirect = {
 static struct dmseal_redirect complete_redirect = {
 	.symbol = "dm_mod:dm_table_complete",
 	.wrapper = dmseal_table_complete,
+};
+
+static struct dmseal_redirect table_destroy_redirect = {
+	.symbol = "dm_mod:dm_table_destroy",
+	.wrapper = dmseal_table_destroy,
 };
 
 static struct dmseal_redirect destroy_redirect = {
@@ -89,31 +95,40 @@ static struct dmseal_redirect destroy_immediate_redirect = {
 
 static void table_free(struct dmseal_table *tab)
 {
+	struct dmseal_other *o, *tmp;
+
+	list_for_each_entry_safe(o, tmp, &tab->others, node)
+		kfree(o);
 	dmseal_pins_discard(&tab->pending);
 	kfree(tab);
 }
 
-static void table_unlink(struct dmseal_table *tab)
-{
-	list_del(&tab->node);
-	n_tables--;
-}
-
-/* Drop the records a new table of @t by this task makes stale. */
+/* Drop the records of @t (a reused address) and this task's abandoned ones. */
 static void tables_prune(struct dm_table *t, struct list_head *gone)
 {
 	struct dmseal_table *tab, *tmp;
 
 	lockdep_assert_held(&tables_lock);
-	list_for_each_entry_safe(tab, tmp, &tables, node) {
-		if (tab->busy)
-			continue;
-		if (tab->task == current || tab->t == t ||
-		    n_tables >= DMSEAL_TABLES_MAX) {
-			table_unlink(tab);
-			list_add(&tab->node, gone);
+	list_for_each_entry_safe(tab, tmp, &tables, node)
+		if (!tab->busy && (tab->task == current || tab->t == t))
+			list_move(&tab->node, gone);
+}
+
+/* Unlink the record of @t, whoever built it; NULL if there is none. */
+static struct dmseal_table *table_take_any(struct dm_table *t)
+{
+	struct dmseal_table *tab, *found = NULL;
+
+	mutex_lock(&tables_lock);
+	list_for_each_entry(tab, &tables, node) {
+		if (tab->t == t) {
+			found = tab;
+			list_del(&tab->node);
+			break;
 		}
 	}
+	mutex_unlock(&tables_lock);
+	return found;
 }
 
 static struct dmseal_table *table_begin(struct dm_table *t)
@@ -129,6 +144,7 @@ static struct dmseal_table *table_begin(struct dm_table *t)
 	tab->md = dm_table_get_md(t);
 	tab->devt = disk_devt(dm_disk(tab->md));
 	tab->busy = true;
+	INIT_LIST_HEAD(&tab->others);
 	INIT_LIST_HEAD(&tab->pending);
 	/* A device not (or no longer) in dm's hash has no name: "" then. */
 	if (dm_copy_name_and_uuid(tab->md, tab->name, tab->uuid)) {
@@ -139,7 +155,6 @@ static struct dmseal_table *table_begin(struct dm_table *t)
 	mutex_lock(&tables_lock);
 	tables_prune(t, &gone);
 	list_add_tail(&tab->node, &tables);
-	n_tables++;
 	mutex_unlock(&tables_lock);
 
 	list_for_each_entry_safe(old, tmp, &gone, node)
@@ -158,7 +173,7 @@ static struct dmseal_table *table_get(struct dm_table *t, bool take)
 			continue;
 		found = tab;
 		if (take)
-			table_unlink(tab);
+			list_del(&tab->node);
 		else
 			tab->busy = true;
 		break;
@@ -280,27 +295,104 @@ static int decide_integrity(const struct dms_policy *pol,
 	return 0;
 }
 
+/* Other types are pinned by digest: their syntax is not ours to parse. */
+static void other_digest(const char *params, u8 digest[DMSEAL_DIGEST_LEN])
+{
+	sha256(params, strlen(params), digest);
+}
+
+static void other_summary(struct dmseal_pin *pin)
+{
+	snprintf(pin->summary, sizeof(pin->summary), "%s params sha256:%*phN",
+		 pin->type, 8, pin->params_digest);
+}
+
+static int other_refused(const char *type, sector_t start,
+			 struct dms_reason *why)
+{
+	snprintf(why->msg, sizeof(why->msg),
+		 "target type '%s' at sector %llu is not allowed on a governed device",
+		 type, (unsigned long long)start);
+	return -EACCES;
+}
+
 static int decide_other(const struct dms_policy *pol, struct dmseal_pin *pin,
 			const char *params, struct dms_reason *why)
 {
 	pin->kind = DMSEAL_PIN_OTHER;
 	pin->profile = -1;
-	if (!dms_other_target_allowed(pol, pin->type)) {
-		snprintf(why->msg, sizeof(why->msg),
-			 "target type '%s' is not allowed on a governed device",
-			 pin->type);
-		return -EACCES;
-	}
-	/* Other types are pinned by digest: their syntax is not ours to parse. */
-	sha256(params, strnlen(params, DMS_PARAMS_MAX), pin->params_digest);
-	snprintf(pin->summary, sizeof(pin->summary), "%s params sha256:%*phN",
-		 pin->type, 8, pin->params_digest);
+	if (!dms_other_target_allowed(pol, pin->type))
+		return other_refused(pin->type, pin->start, why);
+	other_digest(params, pin->params_digest);
+	other_summary(pin);
 	return 0;
 }
 
 static bool is_governed_type(const char *type)
 {
 	return !strcmp(type, "crypt") || !strcmp(type, "integrity");
+}
+
+static struct dmseal_pin *pin_new(const struct dmseal_table *tab,
+				  const char *type, sector_t start,
+				  sector_t len)
+{
+	struct dmseal_pin *pin = dmseal_pin_alloc();
+
+	if (!pin)
+		return NULL;
+	pin->md = tab->md;
+	pin->devt = tab->devt;
+	pin->start = start;
+	pin->len = len;
+	strscpy(pin->type, type, sizeof(pin->type));
+	strscpy(pin->name, tab->name, sizeof(pin->name));
+	strscpy(pin->uuid, tab->uuid, sizeof(pin->uuid));
+	return pin;
+}
+
+/* Remember a target of another type while the table is not governed yet. */
+static int other_remember(struct dmseal_table *tab, const char *type,
+			  sector_t start, sector_t len, const char *params)
+{
+	struct dmseal_other *o = kzalloc(sizeof(*o), GFP_KERNEL);
+
+	if (!o)
+		return -ENOMEM;
+	strscpy(o->type, type, sizeof(o->type));
+	o->start = start;
+	o->len = len;
+	other_digest(params, o->digest);
+	list_add_tail(&o->node, &tab->others);
+	return 0;
+}
+
+/*
+ * The table just became governed: every target of another type it holds
+ * must be one the policy lists, and is pinned like the ones that follow.
+ */
+static int others_adopt(struct dmseal_table *tab, const struct dms_policy *pol,
+			struct dms_reason *why)
+{
+	struct dmseal_other *o, *tmp;
+	struct dmseal_pin *pin;
+
+	list_for_each_entry(o, &tab->others, node)
+		if (!dms_other_target_allowed(pol, o->type))
+			return other_refused(o->type, o->start, why);
+	list_for_each_entry_safe(o, tmp, &tab->others, node) {
+		pin = pin_new(tab, o->type, o->start, o->len);
+		if (!pin)
+			return -ENOMEM;
+		pin->kind = DMSEAL_PIN_OTHER;
+		pin->profile = -1;
+		memcpy(pin->params_digest, o->digest, DMSEAL_DIGEST_LEN);
+		other_summary(pin);
+		list_add_tail(&pin->pending, &tab->pending);
+		list_del(&o->node);
+		kfree(o);
+	}
+	return 0;
 }
 
 /*
@@ -312,20 +404,15 @@ static int decide(struct dmseal_table *tab, const char *type, sector_t start,
 		  struct dms_reason *why)
 {
 	const struct dmseal_sealed *s = dmseal_sealed_get();
-	bool pinned = dmseal_device_pinned(tab->md, NULL);
+	bool pinned = dmseal_device_pinned(tab->md, 0, NULL);
 	bool ours = is_governed_type(type);
 	struct dmseal_pin *pin;
 	int ret;
 
 	*out = NULL;
-	if (!ours && !pinned && !tab->governed) {
+	if (!ours && !pinned && !tab->governed)
 		/* Fine unless a governed target joins this table later. */
-		if (!tab->other[0]) {
-			strscpy(tab->other, type, sizeof(tab->other));
-			tab->other_start = start;
-		}
-		return 0;
-	}
+		return s ? other_remember(tab, type, start, len, params) : 0;
 	if (!s) {
 		snprintf(why->msg, sizeof(why->msg),
 			 "no policy sealed yet: crypt and integrity targets are refused until one is");
@@ -333,25 +420,16 @@ static int decide(struct dmseal_table *tab, const char *type, sector_t start,
 	}
 	if (ours && !pinned && !dms_scope_match(&s->policy, tab->name, tab->uuid))
 		return 0;
-	tab->governed = true;
-	if (tab->other[0] && !dms_other_target_allowed(&s->policy, tab->other)) {
-		snprintf(why->msg, sizeof(why->msg),
-			 "table also holds a '%s' target at sector %llu, not allowed on a governed device",
-			 tab->other, (unsigned long long)tab->other_start);
-		return -EACCES;
+	if (!tab->governed) {
+		tab->governed = true;
+		ret = others_adopt(tab, &s->policy, why);
+		if (ret)
+			return ret;
 	}
 
-	pin = dmseal_pin_alloc();
+	pin = pin_new(tab, type, start, len);
 	if (!pin)
 		return -ENOMEM;
-	pin->md = tab->md;
-	pin->devt = tab->devt;
-	pin->start = start;
-	pin->len = len;
-	strscpy(pin->type, type, sizeof(pin->type));
-	strscpy(pin->name, tab->name, sizeof(pin->name));
-	strscpy(pin->uuid, tab->uuid, sizeof(pin->uuid));
-
 	if (!strcmp(type, "crypt"))
 		ret = decide_crypt(&s->policy, pin, params, why);
 	else if (!strcmp(type, "integrity"))
@@ -373,7 +451,6 @@ static int decide(struct dmseal_table *tab, const char *type, sector_t start,
 static int dmseal_add_target(struct dm_table *t, const char *type,
 			     sector_t start, sector_t len, char *params)
 {
-	add_target_fn orig = (add_target_fn)add_target_redirect.func;
 	struct dms_reason why = { "" };
 	struct dmseal_pin *pin = NULL;
 	struct dmseal_passing pass;
@@ -397,7 +474,9 @@ static int dmseal_add_target(struct dm_table *t, const char *type,
 		goto put;
 
 	dmseal_pass_begin(&pass, &add_target_redirect);
-	ret = orig(t, type, start, len, params);
+	ret = (int)dmseal_enter((unsigned long)t, (unsigned long)type, start,
+				len, (unsigned long)params,
+				add_target_redirect.func);
 	dmseal_pass_end(&pass);
 	if (!ret && pin) {
 		atomic64_inc(&dmseal_stats.allowed);
@@ -414,36 +493,50 @@ out:
 
 static int dmseal_table_complete(struct dm_table *t)
 {
-	complete_fn orig = (complete_fn)complete_redirect.func;
 	struct dmseal_passing pass;
 	struct dmseal_table *tab;
 	int ret;
 
 	tab = table_get(t, true);
 	dmseal_pass_begin(&pass, &complete_redirect);
-	ret = orig(t);
+	ret = (int)dmseal_enter((unsigned long)t, 0, 0, 0, 0,
+				complete_redirect.func);
 	dmseal_pass_end(&pass);
 	if (tab) {
 		if (!ret)
-			dmseal_pins_commit(&tab->pending);
+			dmseal_pins_commit(tab->md, &tab->pending);
 		table_free(tab);
 	}
 	dmseal_redirect_done();
 	return ret;
 }
 
+/* Every table is destroyed in the end; one that never completed, early. */
+static void dmseal_table_destroy(struct dm_table *t)
+{
+	struct dmseal_passing pass;
+	struct dmseal_table *tab;
+
+	tab = table_take_any(t);
+	if (tab)
+		table_free(tab);
+	dmseal_pass_begin(&pass, &table_destroy_redirect);
+	dmseal_enter((unsigned long)t, 0, 0, 0, 0, table_destroy_redirect.func);
+	dmseal_pass_end(&pass);
+	dmseal_redirect_done();
+}
+
 /*
- * Unpin before the device goes: by now it left dm's name hash, so no table
- * can be loaded on it, and a freed md's address cannot be reused yet.
+ * Unpin before the device goes: by now it left dm's name hash, so no new
+ * table load can find it, and a freed md's address cannot be reused yet.
  */
 static void destroy_call(struct dmseal_redirect *r, struct mapped_device *md)
 {
-	destroy_fn orig = (destroy_fn)r->func;
 	struct dmseal_passing pass;
 
 	dmseal_unpin_device(md);
 	dmseal_pass_begin(&pass, r);
-	orig(md);
+	dmseal_enter((unsigned long)md, 0, 0, 0, 0, r->func);
 	dmseal_pass_end(&pass);
 	dmseal_redirect_done();
 }
@@ -464,6 +557,7 @@ static void dmseal_destroy_immediate(struct mapped_device *md)
 static struct dmseal_redirect *const hook_redirects[] = {
 	&destroy_redirect,
 	&destroy_immediate_redirect,
+	&table_destroy_redirect,
 	&complete_redirect,
 	&add_target_redirect,
 };
@@ -484,6 +578,7 @@ int __init dmseal_hook_init(void)
 err:
 	while (--i >= 0)
 		dmseal_redirect_disarm(hook_redirects[i]);
+	dmseal_redirect_quiesce();
 	return ret;
 }
 
@@ -495,7 +590,7 @@ void dmseal_hook_exit(void)
 	for (i = ARRAY_SIZE(hook_redirects) - 1; i >= 0; i--)
 		dmseal_redirect_disarm(hook_redirects[i]);
 	list_for_each_entry_safe(tab, tmp, &tables, node) {
-		table_unlink(tab);
+		list_del(&tab->node);
 		table_free(tab);
 	}
 }

@@ -24,24 +24,26 @@ static int __init dmseal_init(void)
 	ret = dmseal_seal_init();
 	if (ret)
 		return ret;
-	ret = dmseal_netlink_init();
-	if (ret)
-		goto err_seal;
 	ret = dmseal_hook_init();
 	if (ret)
-		goto err_netlink;
+		goto err_seal;
 	ret = dmseal_message_init();
 	if (ret)
 		goto err_hook;
+	/* Last: nothing can be sealed in a module whose init then fails. */
+	ret = dmseal_netlink_init();
+	if (ret)
+		goto err_message;
 
 	pr_info("version %s loaded; crypt and integrity targets refused until a policy is sealed\n",
 		DMSEAL_VERSION);
 	return 0;
 
+err_message:
+	dmseal_message_exit();
 err_hook:
 	dmseal_hook_exit();
-err_netlink:
-	dmseal_netlink_exit();
+	dmseal_redirect_quiesce();
 err_seal:
 	dmseal_seal_exit();
 	return ret;
@@ -53,9 +55,9 @@ static void __exit dmseal_exit(void)
 	if (dmseal_sealed_get())
 		pr_warn("forced unload: the sealed policy and %d pin(s) are gone\n",
 			atomic_read(&dmseal_stats.pins));
+	dmseal_netlink_exit();
 	dmseal_message_exit();
 	dmseal_hook_exit();
-	dmseal_netlink_exit();
 	dmseal_pins_exit();
 	dmseal_seal_exit();
 	pr_info("unloaded\n");

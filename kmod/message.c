@@ -17,9 +17,6 @@
 
 #include "dmseal.h"
 
-typedef int (*message_fn)(struct dm_target *ti, unsigned int argc,
-			  char **argv, char *result, unsigned int maxlen);
-
 static int dmseal_crypt_message(struct dm_target *ti, unsigned int argc,
 				char **argv, char *result, unsigned int maxlen);
 
@@ -64,14 +61,13 @@ static int message_deny(struct dm_target *ti, const char *what)
 static int dmseal_crypt_message(struct dm_target *ti, unsigned int argc,
 				char **argv, char *result, unsigned int maxlen)
 {
-	message_fn orig = (message_fn)message_redirect.func;
 	struct dmseal_passing pass;
 	int profile = -1;
 	int ret;
 
 	/* dm-crypt matches its message words case-insensitively: so do we. */
 	if (argc >= 2 && !strcasecmp(argv[0], "key") &&
-	    dmseal_device_pinned(dm_table_get_md(ti->table), &profile)) {
+	    dmseal_device_pinned(dm_table_get_md(ti->table), ti->begin, &profile)) {
 		if (strcasecmp(argv[1], "wipe")) {
 			ret = message_deny(ti, "message 'key set' on a pinned device");
 			goto out;
@@ -82,24 +78,26 @@ static int dmseal_crypt_message(struct dm_target *ti, unsigned int argc,
 		}
 	}
 	dmseal_pass_begin(&pass, &message_redirect);
-	ret = orig(ti, argc, argv, result, maxlen);
+	ret = (int)dmseal_enter((unsigned long)ti, argc, (unsigned long)argv,
+				(unsigned long)result, maxlen,
+				message_redirect.func);
 	dmseal_pass_end(&pass);
 out:
 	dmseal_redirect_done();
 	return ret;
 }
 
-static void message_arm(void)
+/* -ENOENT: dm_crypt is not loaded (at init); the notifier arms it later. */
+static int message_arm(void)
 {
 	int ret;
 
 	mutex_lock(&message_lock);
 	ret = dmseal_redirect_arm(&message_redirect);
 	mutex_unlock(&message_lock);
-	/* -ENOENT: dm_crypt is not loaded; the notifier arms it later. */
-	if (ret && ret != -ENOENT && ret != -EINVAL)
-		pr_err("cannot probe %s: %d; crypt key messages are not gated\n",
-		       message_redirect.symbol, ret);
+	if (ret && ret != -ENOENT)
+		pr_err("cannot probe %s: %d\n", message_redirect.symbol, ret);
+	return ret;
 }
 
 static void message_disarm(void)
@@ -116,10 +114,13 @@ static int dmseal_module_event(struct notifier_block *nb, unsigned long state,
 
 	if (strcmp(mod->name, "dm_crypt"))
 		return NOTIFY_DONE;
-	/* COMING: text is final and no crypt target exists yet. */
+	/*
+	 * COMING: text is final and no crypt target exists yet. A dm_crypt
+	 * whose key messages we cannot gate does not get to load.
+	 */
 	if (state == MODULE_STATE_COMING)
-		message_arm();
-	else if (state == MODULE_STATE_GOING)
+		return notifier_from_errno(message_arm());
+	if (state == MODULE_STATE_GOING)
 		message_disarm();
 	return NOTIFY_DONE;
 }
@@ -135,7 +136,11 @@ int __init dmseal_message_init(void)
 	ret = register_module_notifier(&dmseal_module_nb);
 	if (ret)
 		return ret;
-	message_arm();
+	ret = message_arm();
+	if (ret && ret != -ENOENT) {
+		unregister_module_notifier(&dmseal_module_nb);
+		return ret;
+	}
 	return 0;
 }
 

@@ -204,8 +204,6 @@ static struct genl_family dmseal_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = dmseal_ops,
 	.n_ops = ARRAY_SIZE(dmseal_ops),
-	/* Strict validation for every command we have. */
-	.resv_start_op = DMSEAL_CMD_MAX + 1,
 	.mcgrps = dmseal_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(dmseal_mcgrps),
 };

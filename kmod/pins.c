@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
@@ -21,6 +22,12 @@
 static DEFINE_SPINLOCK(pins_lock);
 static LIST_HEAD(pins);		/* in id order: dumps resume by id */
 static u64 pins_next_id = 1;
+/*
+ * Orders committing a table's pins against dropping a device's: a table
+ * load can race the removal of its device, and its pins must neither
+ * outlive the device nor be freed under the committer.
+ */
+static DEFINE_MUTEX(pins_change_lock);
 
 struct dmseal_pin *dmseal_pin_alloc(void)
 {
@@ -155,24 +162,37 @@ bool dmseal_pin_is_integrity(dev_t devt, u32 tag_size, struct dms_reason *why)
 	return ok;
 }
 
-bool dmseal_device_pinned(const struct mapped_device *md, int *profile)
+/*
+ * Whether @md has pins; with @profile, also the profile that accepted the
+ * crypt target at @start (-1 if none): key messages go by that target's.
+ */
+bool dmseal_device_pinned(const struct mapped_device *md, sector_t start,
+			  int *profile)
 {
 	const struct dmseal_pin *pin;
 	bool pinned = false;
 
+	if (profile)
+		*profile = -1;
 	spin_lock(&pins_lock);
 	list_for_each_entry(pin, &pins, node) {
 		if (pin->md != md)
 			continue;
 		pinned = true;
-		/* The crypt target's profile decides what messages may do. */
-		if (profile && pin->kind == DMSEAL_PIN_CRYPT) {
+		if (profile && pin->start == start &&
+		    pin->kind == DMSEAL_PIN_CRYPT)
 			*profile = pin->profile;
-			break;
-		}
 	}
 	spin_unlock(&pins_lock);
 	return pinned;
+}
+
+/* Still in dm's name hash, so not being removed (dm_destroy follows unhash). */
+static bool md_hashed(struct mapped_device *md)
+{
+	char name[DM_NAME_LEN];
+
+	return !dm_copy_name_and_uuid(md, name, NULL);
 }
 
 /*
@@ -180,15 +200,22 @@ bool dmseal_device_pinned(const struct mapped_device *md, int *profile)
  * free the pending list. A reload of a pinned device matched its pins target
  * by target already, so only targets without a pin add one.
  *
- * The events go out after the lock is dropped. The new pins cannot vanish
- * meanwhile: only removing the device drops them, and device-mapper waits
- * for the table-load ioctl's reference on the device before destroying it.
+ * A device already out of dm's name hash is being removed: its unpin may
+ * have run, so its table pins nothing. pins_change_lock keeps the unpin
+ * from freeing the new pins while their events are sent.
  */
-void dmseal_pins_commit(struct list_head *pending)
+void dmseal_pins_commit(struct mapped_device *md, struct list_head *pending)
 {
 	struct dmseal_target_info info;
 	struct dmseal_pin *pin, *tmp;
 
+	mutex_lock(&pins_change_lock);
+	if (!md_hashed(md)) {
+		/* removed while the table was built: nothing to pin */
+		mutex_unlock(&pins_change_lock);
+		dmseal_pins_discard(pending);
+		return;
+	}
 	spin_lock(&pins_lock);
 	list_for_each_entry(pin, pending, pending) {
 		if (pin_find(pin->md, pin->start))
@@ -208,6 +235,7 @@ void dmseal_pins_commit(struct list_head *pending)
 		dmseal_pin_info(pin, &info);
 		dmseal_notify(DMSEAL_CMD_EVENT_PIN, &info, GFP_KERNEL);
 	}
+	mutex_unlock(&pins_change_lock);
 }
 
 /* Drop a table's pending pins unused: the table did not build. */
@@ -227,6 +255,7 @@ void dmseal_unpin_device(const struct mapped_device *md)
 	struct dmseal_pin *pin, *tmp;
 	LIST_HEAD(gone);
 
+	mutex_lock(&pins_change_lock);
 	spin_lock(&pins_lock);
 	list_for_each_entry_safe(pin, tmp, &pins, node) {
 		if (pin->md != md)
@@ -242,6 +271,7 @@ void dmseal_unpin_device(const struct mapped_device *md)
 		list_del(&pin->node);
 		dmseal_pin_free(pin);
 	}
+	mutex_unlock(&pins_change_lock);
 }
 
 static int pin_dump_one(struct sk_buff *skb, struct netlink_callback *cb,

@@ -17,6 +17,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/delay.h>
 #include <linux/kallsyms.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -26,6 +27,9 @@
 /* Taken from kprobe handlers: a raw lock, held for a list walk only. */
 static DEFINE_RAW_SPINLOCK(passing_lock);
 static LIST_HEAD(passing);
+
+/* Wrappers between a redirect and their dmseal_redirect_done(). */
+static atomic_t inflight = ATOMIC_INIT(0);
 
 static bool dmseal_is_passing(const struct dmseal_redirect *r)
 {
@@ -77,6 +81,7 @@ static int dmseal_redirect_pre(struct kprobe *kp, struct pt_regs *regs)
 	 */
 	if (!try_module_get(THIS_MODULE))
 		return 0;
+	atomic_inc(&inflight);
 	instruction_pointer_set(regs, (unsigned long)r->wrapper);
 	return 1;
 }
@@ -88,7 +93,18 @@ static void dmseal_redirect_post(struct kprobe *kp, struct pt_regs *regs,
 
 void dmseal_redirect_done(void)
 {
+	atomic_dec(&inflight);
 	module_put(THIS_MODULE);
+}
+
+/*
+ * A failing module init frees our code whatever the module's refcount: wait
+ * for the wrappers the probes sent before they were disarmed.
+ */
+void dmseal_redirect_quiesce(void)
+{
+	while (atomic_read(&inflight))
+		usleep_range(1000, 2000);
 }
 
 /*
@@ -112,6 +128,7 @@ static int dmseal_redirect_entry(struct dmseal_redirect *r)
 		       r->symbol, sym);
 		return -ENOENT;
 	}
+	/* published before enable_kprobe(), whose text patching orders it */
 	r->func = (unsigned long)r->kp.addr - off;
 	return 0;
 }
@@ -121,6 +138,8 @@ static int dmseal_redirect_register(struct dmseal_redirect *r,
 {
 	memset(&r->kp, 0, sizeof(r->kp));
 	r->kp.symbol_name = symbol;
+	/* armed only once the entry is known: a call must never find func 0 */
+	r->kp.flags = KPROBE_FLAG_DISABLED;
 	r->kp.pre_handler = dmseal_redirect_pre;
 	r->kp.post_handler = dmseal_redirect_post;
 	return register_kprobe(&r->kp);
@@ -140,6 +159,8 @@ int dmseal_redirect_arm(struct dmseal_redirect *r)
 	if (ret)
 		return ret;
 	ret = dmseal_redirect_entry(r);
+	if (!ret)
+		ret = enable_kprobe(&r->kp);
 	if (ret) {
 		unregister_kprobe(&r->kp);
 		return ret;

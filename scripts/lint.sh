@@ -27,7 +27,7 @@ fi
 # checkpatch: one verdict per file. --no-tree: we are not a kernel tree.
 # C99 comments and SPDX in core/ are fine (shared with userspace), but the
 # rules are the kernel's, unchanged.
-for f in "$REPO"/kmod/*.[ch] "$REPO"/kmod/core/*.[ch] "$REPO"/include/uapi/linux/dmseal.h; do
+for f in "$REPO"/kmod/*.[chS] "$REPO"/kmod/core/*.[ch] "$REPO"/include/uapi/linux/dmseal.h; do
 	out=$("$CP/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES -f "$f" 2>&1)
 	if grep -qE '(ERROR|WARNING|CHECK):' <<<"$out"; then

@@ -6,8 +6,9 @@
  * This header is the one contract between the dmseal module and its
  * clients. Documentation/netlink/specs/dmseal.yaml describes the same family.
  *
- * Every command requires CAP_SYS_ADMIN in the initial user namespace and the
- * family exists only in the initial network namespace.
+ * Every command requires CAP_SYS_ADMIN in the initial user namespace (and,
+ * through GENL_ADMIN_PERM, CAP_NET_ADMIN there too); so does joining the
+ * events group. The family exists only in the initial network namespace.
  *
  * The policy travels as one binary attribute, DMSEAL_A_POLICY, holding the
  * policy's canonical encoding (see Documentation/dmseal/policy.rst). The
