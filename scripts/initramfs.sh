@@ -88,6 +88,7 @@ mkdir -p "$DSTMOD"
 		# shellcheck disable=SC2035
 		ls -d kernel/drivers/md/dm-mod.ko* kernel/drivers/md/dm-crypt.ko* \
 			kernel/drivers/md/dm-integrity.ko* kernel/drivers/md/dm-bufio.ko* \
+			kernel/drivers/md/dm-zero.ko* \
 			kernel/drivers/block/virtio_blk.ko* kernel/drivers/char/virtio_console.ko* \
 			kernel/fs/mbcache.ko* 2>/dev/null || true
 		for d in kernel/drivers/virtio kernel/fs/ext4 kernel/fs/jbd2 kernel/lib \

@@ -39,7 +39,7 @@ CRY_LEN=65536
 INT_TABLE="0 $INT_LEN integrity $VDB 0 32 J 1 fix_padding"
 CRY_TABLE="0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 integrity:32:aead"
 
-PLAN=44
+PLAN=48
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 
@@ -49,7 +49,7 @@ cleanup() {
 	[ -n "$MON" ] && kill "$MON" 2>/dev/null
 	for d in dmst-null dmst-essiv dmst-short dmst-hex dmst-noint dmst-discard \
 		dmst-intr dmst-inthash dmst-intlegacy dmst-onvdb dmst-onlin dmst-mix1 \
-		dmst-mix2 dmst-lin dmst-lin2 $CRY $INT; do
+		dmst-mix2 dmst-zero dmst-zero3 dmst-lin dmst-lin2 $CRY $INT; do
 		dmsetup info "$d" >/dev/null 2>&1 && dmsetup remove "$d" >/dev/null 2>&1
 	done
 	dmsetup info $LUKS >/dev/null 2>&1 && cryptsetup close $LUKS >/dev/null 2>&1
@@ -351,6 +351,33 @@ printf '0 %s crypt %s :96:logon:dmseal-test:k1 0 /dev/mapper/%s 0 1 integrity:32
 	$CRY_LEN "$C" $INT $CRY_LEN $VDB $SCRATCH >"$T/mix2"
 expect_denied "a table mixing crypt and linear (crypt first) refused" dmst-mix2 'linear' \
 	sh -c "dmsetup create dmst-mix2 <'$T/mix2'"
+# "zero" is in the policy's other_targets: a governed table may hold it, in
+# any position, and it is pinned with the rest; an unlisted type anywhere in
+# the table, even behind a listed one, refuses the table.
+ZCRY="$CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+printf '0 8 zero\n8 %s\n' "$ZCRY" >"$T/zero1"
+if dmsetup create dmst-zero <"$T/zero1" >"$T/out" 2>&1; then
+	pins
+	check "a table of zero (listed) then crypt loads; the zero target is pinned too" \
+		grep -q "type=zero start=0 .* name=dmst-zero " "$T/pins"
+	dmsetup load dmst-zero <"$T/zero1" >"$T/out" 2>&1; rc=$?
+	indent "$T/out"
+	check "  ... and its identical reload is accepted" [ $rc -eq 0 ]
+	dmsetup clear dmst-zero >/dev/null 2>&1
+	printf '0 8 error\n8 %s\n' "$ZCRY" >"$T/zero2"
+	expect_denied "  ... a reload swapping its zero target for error (unlisted) refused" dmst-zero \
+		"'error' at sector 0" \
+		sh -c "dmsetup load dmst-zero <'$T/zero2'"
+	dmsetup remove dmst-zero >/dev/null 2>&1
+else
+	indent "$T/out"
+	nok "a table of zero (listed) then crypt loads; the zero target is pinned too"
+	nok "  ... and its identical reload is accepted"
+	nok "  ... a reload swapping its zero target for error (unlisted) refused"
+fi
+printf '0 8 zero\n8 8 linear %s %s\n16 %s\n' $VDB $SCRATCH "$ZCRY" >"$T/zero3"
+expect_denied "zero (listed), linear (not), crypt: refused for the linear target" dmst-zero3 \
+	"'linear' at sector 8" sh -c "dmsetup create dmst-zero3 <'$T/zero3'"
 
 # --- denied: reloads of the live dmsetup volume ----------------------------------------------
 dmsetup table --showkeys $CRY >"$T/live_before" 2>&1

@@ -180,7 +180,8 @@ static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason 
 
 	memset(p, 0, sizeof(*p));
 	p->scope = DMS_SCOPE_ALL;
-	p->n_other_targets = 0;
+	p->n_other_targets = 1;
+	strcpy(p->other_targets[0], "zero");
 	p->n_profiles = 2;
 
 	eph = &p->profiles[0];
