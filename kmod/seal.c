@@ -65,7 +65,9 @@ static int dmseal_check_digest(const struct dmseal_sealed *s,
 #else
 /*
  * Before NL_SET_ERR_MSG_FMT, extack messages must outlive the request; keep
- * the last reason in a static buffer written under seal_lock.
+ * the last reason in a static buffer written under seal_lock. The ack copies
+ * it after the lock is dropped, so two concurrent failing loads may each be
+ * told the other's reason: both are refusals, and nothing is sealed.
  */
 static char dmseal_last_reason[DMS_REASON_MAX];
 static void dmseal_set_reason(struct netlink_ext_ack *extack,

@@ -29,15 +29,8 @@ PLAN=24
 # strings(1) cuts the printable runs out first, and is fast under TCG
 count_marker() { strings -n 30 "$1" 2>/dev/null | grep -c "$MARKER"; }
 json_get() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1; }
-snapshot() {
-	{
-		dmsetup ls 2>/dev/null | sort
-		echo "keys: $(grep -c 'cryptsetup:' /proc/keys 2>/dev/null)"
-		grep ' /mnt/' /proc/mounts
-		ls /run/dmseal 2>/dev/null
-		ls -d /mnt/* 2>/dev/null
-	} >"$1"
-}
+# shellcheck source=lib/state.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
 # uptime in centiseconds (busybox date has no %N)
 now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 cleanup() {

@@ -21,15 +21,8 @@ PLAN=16
 json_get() { # json_get KEY FILE: a string or number value from one-line JSON
 	sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1
 }
-# the state an error path must leave untouched
-snapshot() {
-	{
-		dmsetup ls 2>/dev/null | sort
-		grep -c 'cryptsetup:' /proc/keys 2>/dev/null
-		grep -c '/dev/mapper' /proc/mounts
-		ls /run/dmseal 2>/dev/null
-	} >"$1"
-}
+# shellcheck source=lib/state.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
 
 if ! command -v "$CTL" >/dev/null 2>&1; then
 	echo "# dmsealctl not installed"

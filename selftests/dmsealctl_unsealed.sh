@@ -13,15 +13,8 @@ trap 'rm -rf "$T"' EXIT
 PLAN=5
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
-# the state a refused setup must leave untouched
-snapshot() {
-	{
-		dmsetup ls 2>/dev/null | sort
-		grep -c 'cryptsetup:' /proc/keys 2>/dev/null
-		grep -c '/dev/mapper' /proc/mounts
-		ls /run/dmseal 2>/dev/null
-	} >"$1"
-}
+# shellcheck source=lib/state.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
 
 if ! command -v "$CTL" >/dev/null 2>&1; then
 	echo "# dmsealctl not installed"
