@@ -28,6 +28,7 @@ struct dmseal_sealed {
 const struct dmseal_sealed *dmseal_sealed_get(void);
 int dmseal_seal(const u8 *blob, size_t len, struct netlink_ext_ack *extack);
 bool dmseal_expected_digest(u8 digest[DMSEAL_DIGEST_LEN]);
+const struct dms_profile *dmseal_profile(int index);
 int dmseal_seal_init(void);
 void dmseal_seal_exit(void);
 
@@ -131,8 +132,6 @@ struct dmseal_pin {
 
 struct dmseal_pin *dmseal_pin_alloc(void);
 void dmseal_pin_free(struct dmseal_pin *pin);
-void dmseal_pin_info(const struct dmseal_pin *pin,
-		     struct dmseal_target_info *info);
 int dmseal_pin_check(const struct dmseal_pin *want, struct dms_reason *why);
 bool dmseal_pin_is_integrity(dev_t devt, u32 tag_size, struct dms_reason *why);
 bool dmseal_device_pinned(const struct mapped_device *md, sector_t start,
@@ -150,5 +149,6 @@ void dmseal_hook_exit(void);
 int dmseal_message_init(void);
 void dmseal_message_exit(void);
 void dmseal_deny(const struct dmseal_target_info *info);
+bool dmseal_md_names(struct mapped_device *md, char *name, char *uuid);
 
 #endif /* DMSEAL_H */

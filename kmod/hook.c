@@ -146,11 +146,7 @@ static struct dmseal_table *table_begin(struct dm_table *t)
 	tab->busy = true;
 	INIT_LIST_HEAD(&tab->others);
 	INIT_LIST_HEAD(&tab->pending);
-	/* A device not (or no longer) in dm's hash has no name: "" then. */
-	if (dm_copy_name_and_uuid(tab->md, tab->name, tab->uuid)) {
-		tab->name[0] = '\0';
-		tab->uuid[0] = '\0';
-	}
+	dmseal_md_names(tab->md, tab->name, tab->uuid);
 
 	mutex_lock(&tables_lock);
 	tables_prune(t, &gone);
@@ -190,6 +186,24 @@ static void table_put(struct dmseal_table *tab)
 }
 
 /* --- denials ------------------------------------------------------------------ */
+
+/*
+ * The dm name and uuid of @md into @name / @uuid (DM_NAME_LEN / DM_UUID_LEN,
+ * either may be NULL). False, with "" copied, if @md is not (or no longer)
+ * in dm's name hash: it is being created or removed.
+ */
+bool dmseal_md_names(struct mapped_device *md, char *name, char *uuid)
+{
+	char tmp[DM_NAME_LEN];
+
+	if (!dm_copy_name_and_uuid(md, name ? name : tmp, uuid))
+		return true;
+	if (name)
+		name[0] = '\0';
+	if (uuid)
+		uuid[0] = '\0';
+	return false;
+}
 
 void dmseal_deny(const struct dmseal_target_info *info)
 {

@@ -30,16 +30,15 @@ static DEFINE_MUTEX(message_lock);
 
 static bool key_wipe_allowed(int profile)
 {
-	const struct dmseal_sealed *s = dmseal_sealed_get();
+	const struct dms_profile *pr = dmseal_profile(profile);
 
-	return s && profile >= 0 && profile < s->policy.n_profiles &&
-	       s->policy.profiles[profile].allow_key_wipe;
+	return pr && pr->allow_key_wipe;
 }
 
 static int message_deny(struct dm_target *ti, const char *what)
 {
 	struct mapped_device *md = dm_table_get_md(ti->table);
-	char name[DM_NAME_LEN] = "", uuid[DM_UUID_LEN] = "";
+	char name[DM_NAME_LEN], uuid[DM_UUID_LEN];
 	struct dmseal_target_info info = {
 		.devt = disk_devt(dm_disk(md)),
 		.name = name,
@@ -50,10 +49,7 @@ static int message_deny(struct dm_target *ti, const char *what)
 		.reason = what,
 	};
 
-	if (dm_copy_name_and_uuid(md, name, uuid)) {
-		name[0] = '\0';
-		uuid[0] = '\0';
-	}
+	dmseal_md_names(md, name, uuid);
 	dmseal_deny(&info);
 	return -EACCES;
 }

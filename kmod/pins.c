@@ -39,10 +39,10 @@ void dmseal_pin_free(struct dmseal_pin *pin)
 	kfree_sensitive(pin);
 }
 
-void dmseal_pin_info(const struct dmseal_pin *pin,
-		     struct dmseal_target_info *info)
+static void dmseal_pin_info(const struct dmseal_pin *pin,
+			    struct dmseal_target_info *info)
 {
-	const struct dmseal_sealed *s = dmseal_sealed_get();
+	const struct dms_profile *pr = dmseal_profile(pin->profile);
 
 	memset(info, 0, sizeof(*info));
 	info->devt = pin->devt;
@@ -52,8 +52,7 @@ void dmseal_pin_info(const struct dmseal_pin *pin,
 	info->start = pin->start;
 	info->len = pin->len;
 	info->summary = pin->summary;
-	if (s && pin->profile >= 0 && pin->profile < s->policy.n_profiles)
-		info->profile = s->policy.profiles[pin->profile].name;
+	info->profile = pr ? pr->name : NULL;
 	info->backing = pin->backing;
 }
 
@@ -187,14 +186,6 @@ bool dmseal_device_pinned(const struct mapped_device *md, sector_t start,
 	return pinned;
 }
 
-/* Still in dm's name hash, so not being removed (dm_destroy follows unhash). */
-static bool md_hashed(struct mapped_device *md)
-{
-	char name[DM_NAME_LEN];
-
-	return !dm_copy_name_and_uuid(md, name, NULL);
-}
-
 /*
  * Make a fully built table's pending pins (linked by ->pending) live and
  * free the pending list. A reload of a pinned device matched its pins target
@@ -210,7 +201,8 @@ void dmseal_pins_commit(struct mapped_device *md, struct list_head *pending)
 	struct dmseal_pin *pin, *tmp;
 
 	mutex_lock(&pins_change_lock);
-	if (!md_hashed(md)) {
+	/* out of dm's name hash means being removed (dm_destroy follows) */
+	if (!dmseal_md_names(md, NULL, NULL)) {
 		/* removed while the table was built: nothing to pin */
 		mutex_unlock(&pins_change_lock);
 		dmseal_pins_discard(pending);

@@ -41,6 +41,16 @@ bool dmseal_expected_digest(u8 digest[DMSEAL_DIGEST_LEN])
 	return have_expected;
 }
 
+/* Profile @index of the sealed policy (pins and checks keep indices); or NULL. */
+const struct dms_profile *dmseal_profile(int index)
+{
+	const struct dmseal_sealed *s = dmseal_sealed_get();
+
+	if (!s || index < 0 || index >= s->policy.n_profiles)
+		return NULL;
+	return &s->policy.profiles[index];
+}
+
 static void dmseal_free(struct dmseal_sealed *s)
 {
 	if (!s)
