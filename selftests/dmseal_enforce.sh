@@ -230,12 +230,8 @@ else
 	skip "  ... no device left" "format failed"
 fi
 
-if luks_format 4096; then
-	ok "cryptsetup luksFormat LUKS2, hmac-sha256 integrity, 4 KiB sectors"
-else
-	indent "$T/out"
-	nok "cryptsetup luksFormat LUKS2, hmac-sha256 integrity, 4 KiB sectors"
-fi
+check_log "$T/out" "cryptsetup luksFormat LUKS2, hmac-sha256 integrity, 4 KiB sectors" \
+	luks_format 4096
 if luks_open; then
 	dmsetup table $LUKS >"$T/t_luks" 2>&1
 	dmsetup table ${LUKS}_dif >"$T/t_dif" 2>&1
@@ -248,35 +244,19 @@ else
 	indent "$T/out"
 	nok "cryptsetup open: accepted"
 fi
-if [ -b /dev/mapper/$LUKS ] && write_data /dev/mapper/$LUKS && read_back /dev/mapper/$LUKS; then
-	ok "LUKS volume: 1 MiB written, read back intact"
-else
-	indent "$T/dd"
-	nok "LUKS volume: 1 MiB written, read back intact"
-fi
+# volume_rw DEV: 1 MiB written to the volume and read back intact
+volume_rw() { [ -b "$1" ] && write_data "$1" && read_back "$1"; }
+check_log "$T/dd" "LUKS volume: 1 MiB written, read back intact" volume_rw /dev/mapper/$LUKS
 
 # --- the dmsetup stack on vdb: dm-integrity, dm-crypt with a logon key ---------------
 KEYS="$KEYS $(head -c 96 /dev/urandom | keyctl padd logon dmseal-test:k1 @u)"
 KEYS="$KEYS $(head -c 64 /dev/urandom | keyctl padd logon dmseal-test:k64 @u)"
 diag "keys: $KEYS"
-if create $INT "$INT_TABLE"; then
-	ok "dmsetup: dm-integrity J fix_padding on $VDB accepted"
-else
-	indent "$T/out"
-	nok "dmsetup: dm-integrity J fix_padding on $VDB accepted"
-fi
-if create $CRY "$CRY_TABLE"; then
-	ok "dmsetup: dm-crypt authenc/xts, logon dmseal-test:k1, integrity:32:aead on it accepted"
-else
-	indent "$T/out"
-	nok "dmsetup: dm-crypt authenc/xts, logon dmseal-test:k1, integrity:32:aead on it accepted"
-fi
-if [ -b /dev/mapper/$CRY ] && write_data /dev/mapper/$CRY && read_back /dev/mapper/$CRY; then
-	ok "dmsetup volume: 1 MiB written, read back intact"
-else
-	indent "$T/dd"
-	nok "dmsetup volume: 1 MiB written, read back intact"
-fi
+check_log "$T/out" "dmsetup: dm-integrity J fix_padding on $VDB accepted" \
+	create $INT "$INT_TABLE"
+check_log "$T/out" "dmsetup: dm-crypt authenc/xts, logon dmseal-test:k1, integrity:32:aead on it accepted" \
+	create $CRY "$CRY_TABLE"
+check_log "$T/dd" "dmsetup volume: 1 MiB written, read back intact" volume_rw /dev/mapper/$CRY
 
 # --- pins ------------------------------------------------------------------------------
 pins

@@ -818,6 +818,16 @@ static int modprobe_r(char *out)
 	return run_cmd((const char *[]){ "modprobe", "-r", "dmseal", NULL }, out);
 }
 
+/* An unsealed dmseal unloads, and is gone (no netlink lookup: it would autoload). */
+static void expect_unload(struct __test_metadata *_metadata)
+{
+	char out[OUTCAP];
+	int rc = modprobe_r(out);
+
+	EXPECT_EQ(0, rc) log_output("modprobe -r", out);
+	EXPECT_FALSE(module_loaded());
+}
+
 TEST(unload_unsealed)
 {
 	char out[OUTCAP];
@@ -833,10 +843,7 @@ TEST(unload_unsealed)
 	rc = run_cmd((const char *[]){ "dmsetup", "create", name, "--table",
 				       "0 8 linear /dev/vda 0", NULL }, out);
 	ASSERT_EQ(0, rc) log_output(name, out);
-	rc = modprobe_r(out);
-	EXPECT_EQ(0, rc) log_output("modprobe -r", out);
-	/* no netlink lookup here: the family alias would load it again */
-	EXPECT_FALSE(module_loaded());
+	expect_unload(_metadata);
 	/* the device outlives the module, and goes away cleanly without it */
 	EXPECT_TRUE(dm_exists(name));
 	rc = run_cmd((const char *[]){ "dmsetup", "remove", name, NULL }, out);
@@ -909,9 +916,7 @@ TEST(expected_digest_other_policy_eperm)
 	free(b.buf);
 
 	/* still unsealed, so it unloads */
-	rc = modprobe_r(out);
-	EXPECT_EQ(0, rc) log_output("modprobe -r", out);
-	EXPECT_FALSE(module_loaded());
+	expect_unload(_metadata);
 }
 
 /*
@@ -962,9 +967,7 @@ TEST(expected_digest_near_misses)
 	free(other);
 	free(b.buf);
 
-	rc = modprobe_r(out);
-	EXPECT_EQ(0, rc) log_output("modprobe -r", out);
-	EXPECT_FALSE(module_loaded());
+	expect_unload(_metadata);
 }
 
 TEST(modprobe_again_without_parameter)

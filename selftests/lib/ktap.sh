@@ -3,6 +3,7 @@
 # busybox). A test sets PLAN, sources this file, then reports cases:
 #   ok NAME / nok NAME / skip NAME WHY      one result each
 #   check NAME CMD...                       ok if CMD succeeds, else not ok
+#   check_log FILE NAME CMD...              check, showing FILE when CMD fails
 #   diag TEXT / indent FILE...              diagnostics ("# " lines)
 #   skip_rest WHY                           skip what is left of the plan, exit
 # and ends with `ktap_done`, whose status says whether every case passed and
@@ -23,6 +24,11 @@ check() {
 }
 diag() { echo "# $*"; }
 indent() { sed 's/^/#   /' "$@"; }
+check_log() {
+	log=$1 name=$2
+	shift 2
+	if "$@"; then ok "$name"; else indent "$log"; nok "$name"; fi
+}
 skip_rest() {
 	while [ "$n" -lt "$PLAN" ]; do skip "remaining cases" "$1"; done
 	[ "$fails" -eq 0 ] || exit 1
