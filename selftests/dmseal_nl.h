@@ -162,7 +162,8 @@ static DMST_UNUSED void dmst_profile_common(struct dms_profile *pr)
 	pr->crypt_allow = 0;		/* allow_discards, allow_iv_large_sectors: false */
 	pr->allow_key_wipe = false;
 	pr->int_modes = DMS_MODE_BIT('J') | DMS_MODE_BIT('D') | DMS_MODE_BIT('B');
-	pr->tag_size = 32;
+	pr->n_tag_sizes = 1;
+	pr->tag_sizes[0] = 32;
 	pr->block_sizes = 4096 | 512;
 	/* require_fix_padding and require_fix_hmac: true (also the defaults) */
 	pr->int_require = DMS_INT_FIX_PADDING | DMS_INT_FIX_HMAC;

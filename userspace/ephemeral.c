@@ -200,7 +200,7 @@ static int make_plan(const struct dms_profile *pr, struct plan *pl, char *why, s
 {
 	uint32_t sizes = pr->sector_sizes;
 	uint32_t k;
-	bool aead_ok = false;
+	bool aead_ok = false, tag_ok = false;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->pr = pr;
@@ -211,9 +211,12 @@ static int make_plan(const struct dms_profile *pr, struct plan *pl, char *why, s
 		for (k = 0; k < pr->n_aead_sizes; k++)
 			if (pr->aead_sizes[k] == pl->tag_size)
 				aead_ok = true;
-		if (!aead_ok || pr->tag_size != pl->tag_size) {
-			snprintf(why, cap, "%s gives %u-byte tags; the profile allows aead_bytes/tag_size %u",
-				 pl->integrity, pl->tag_size, pr->tag_size);
+		for (k = 0; k < pr->n_tag_sizes; k++)
+			if (pr->tag_sizes[k] == pl->tag_size)
+				tag_ok = true;
+		if (!aead_ok || !tag_ok) {
+			snprintf(why, cap, "%s gives %u-byte tags; the profile's aead_bytes and tag_sizes do not both allow them",
+				 pl->integrity, pl->tag_size);
 			return -EINVAL;
 		}
 		/* LUKS2 uses the encryption sector size as the integrity block size */

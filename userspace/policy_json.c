@@ -461,7 +461,8 @@ static int parse_integrity(struct pctx *c, struct json_object *o,
 	if (!ts)
 		return -EINVAL;
 	n = push_key(c, "tag_size");
-	r = to_u32(c, ts, 1, 1024, &pr->tag_size);
+	r = to_u32(c, ts, 1, 1024, &pr->tag_sizes[0]);
+	pr->n_tag_sizes = 1;
 	pop(c, n);
 	if (r || get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
 	    parse_flag(c, o, "require_fix_padding", true, &pr->int_require,
@@ -813,7 +814,7 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 				json_object_array_add(modes, json_object_new_string(m));
 			}
 		json_object_object_add(in, "modes", modes);
-		json_object_object_add(in, "tag_size", json_object_new_int64(pr->tag_size));
+		json_object_object_add(in, "tag_size", json_object_new_int64(pr->tag_sizes[0]));
 		json_object_object_add(in, "block_sizes", size_list(pr->block_sizes));
 		add_bool(in, "require_fix_padding", pr->int_require & DMS_INT_FIX_PADDING);
 		add_bool(in, "require_fix_hmac", pr->int_require & DMS_INT_FIX_HMAC);

@@ -21,6 +21,7 @@
 #define T_SCOPE_NAME		0x02
 #define T_SCOPE_UUID		0x03
 #define T_OTHER_TARGET		0x04
+#define T_CONSUMER		0x05
 #define T_PROFILE		0x10
 
 /* Profile tags. */
@@ -45,6 +46,7 @@
 /* Cipher rule tags. */
 #define C_SPEC			0x01
 #define C_KEY_SIZE		0x02
+#define C_INTEGRITY_KEY_SIZE	0x03
 
 /* --- encoder --------------------------------------------------------------- */
 
@@ -126,13 +128,22 @@ static u32 clamp_n(u32 n, u32 max)
 	return n < max ? n : max;
 }
 
-static void enc_cipher(struct dms_enc *e, const struct dms_cipher_rule *c)
+static void enc_cipher_body(struct dms_enc *e, const struct dms_cipher_rule *c)
 {
-	size_t n = strnlen(c->spec, sizeof(c->spec));
-
-	enc_hdr(e, P_CIPHER, 2 * DMS_REC_HDR + n + 4);
 	enc_tlv_str(e, C_SPEC, c->spec, sizeof(c->spec));
 	enc_tlv_u32(e, C_KEY_SIZE, c->key_size);
+	/* absent when 0, so rules of version 1 policies keep their bytes */
+	if (c->integrity_key_size)
+		enc_tlv_u32(e, C_INTEGRITY_KEY_SIZE, c->integrity_key_size);
+}
+
+static void enc_cipher(struct dms_enc *e, const struct dms_cipher_rule *c)
+{
+	struct dms_enc m = { 0 };
+
+	enc_cipher_body(&m, c);
+	enc_hdr(e, P_CIPHER, m.pos);
+	enc_cipher_body(e, c);
 }
 
 static void enc_algs(struct dms_enc *e, u16 tag, u32 n,
@@ -165,9 +176,12 @@ static void enc_profile_crypt(struct dms_enc *e, const struct dms_profile *pr)
 
 static void enc_profile_body(struct dms_enc *e, const struct dms_profile *pr)
 {
+	u32 i;
+
 	enc_profile_crypt(e, pr);
 	enc_tlv_u32(e, P_INT_MODES, pr->int_modes);
-	enc_tlv_u32(e, P_TAG_SIZE, pr->tag_size);
+	for (i = 0; i < clamp_n(pr->n_tag_sizes, DMS_MAX_TAG_SIZES); i++)
+		enc_tlv_u32(e, P_TAG_SIZE, pr->tag_sizes[i]);
 	enc_tlv_u32(e, P_BLOCK_SIZES, pr->block_sizes);
 	enc_tlv_u32(e, P_INT_REQUIRE, pr->int_require);
 	enc_tlv_u32(e, P_INT_ALLOW, pr->int_allow);
@@ -202,6 +216,8 @@ static void enc_policy(struct dms_enc *e, const struct dms_policy *p)
 	for (i = 0; i < clamp_n(p->n_other_targets, DMS_MAX_OTHER_TARGETS); i++)
 		enc_tlv_str(e, T_OTHER_TARGET, p->other_targets[i],
 			    DMS_TARGET_NAME_MAX);
+	for (i = 0; i < clamp_n(p->n_consumers, DMS_MAX_CONSUMERS); i++)
+		enc_tlv_str(e, T_CONSUMER, p->consumers[i], DMS_TARGET_NAME_MAX);
 	for (i = 0; i < clamp_n(p->n_profiles, DMS_MAX_PROFILES); i++)
 		enc_profile(e, &p->profiles[i]);
 }
@@ -260,6 +276,7 @@ static const struct dms_tagdef dms_top_tags[] = {
 	{ T_SCOPE_NAME, VT_STR, 0, "scope_name_prefix" },
 	{ T_SCOPE_UUID, VT_STR, 0, "scope_uuid_prefix" },
 	{ T_OTHER_TARGET, VT_STR, F_REP, "other_target" },
+	{ T_CONSUMER, VT_STR, F_REP, "consumer" },
 	{ T_PROFILE, VT_NEST, F_REP, "profile" },
 };
 
@@ -274,7 +291,7 @@ static const struct dms_tagdef dms_profile_tags[] = {
 	{ P_CRYPT_ALLOW, VT_U32, F_REQ, "crypt_allow" },
 	{ P_ALLOW_KEY_WIPE, VT_BOOL, F_REQ, "allow_key_wipe" },
 	{ P_INT_MODES, VT_U32, F_REQ, "int_modes" },
-	{ P_TAG_SIZE, VT_U32, F_REQ, "tag_size" },
+	{ P_TAG_SIZE, VT_U32, F_REQ | F_REP, "tag_size" },
 	{ P_BLOCK_SIZES, VT_U32, F_REQ, "block_sizes" },
 	{ P_INT_REQUIRE, VT_U32, F_REQ, "int_require" },
 	{ P_INT_ALLOW, VT_U32, F_REQ, "int_allow" },
@@ -286,6 +303,7 @@ static const struct dms_tagdef dms_profile_tags[] = {
 static const struct dms_tagdef dms_cipher_tags[] = {
 	{ C_SPEC, VT_STR, F_REQ, "spec" },
 	{ C_KEY_SIZE, VT_U32, F_REQ, "key_size" },
+	{ C_INTEGRITY_KEY_SIZE, VT_U32, 0, "integrity_key_size" },
 };
 
 static int dec_fail(struct dms_dctx *d, const char *msg, size_t off)
@@ -461,7 +479,10 @@ static int store_cipher(void *obj, const struct dms_val *v, struct dms_dctx *d)
 
 	if (v->def->tag == C_SPEC)
 		return dec_str(d, v, c->spec, sizeof(c->spec));
-	c->key_size = v->u;
+	if (v->def->tag == C_KEY_SIZE)
+		c->key_size = v->u;
+	else
+		c->integrity_key_size = v->u;
 	return 0;
 }
 
@@ -522,7 +543,9 @@ static int store_profile(void *obj, const struct dms_val *v, struct dms_dctx *d)
 		pr->int_modes = v->u;
 		return 0;
 	case P_TAG_SIZE:
-		pr->tag_size = v->u;
+		if (pr->n_tag_sizes >= DMS_MAX_TAG_SIZES)
+			return dec_full(d, v, DMS_MAX_TAG_SIZES);
+		pr->tag_sizes[pr->n_tag_sizes++] = v->u;
 		return 0;
 	case P_BLOCK_SIZES:
 		pr->block_sizes = v->u;
@@ -580,6 +603,11 @@ static int store_top(void *obj, const struct dms_val *v, struct dms_dctx *d)
 		if (p->n_other_targets >= DMS_MAX_OTHER_TARGETS)
 			return dec_full(d, v, DMS_MAX_OTHER_TARGETS);
 		return dec_str(d, v, p->other_targets[p->n_other_targets++],
+			       DMS_TARGET_NAME_MAX);
+	case T_CONSUMER:
+		if (p->n_consumers >= DMS_MAX_CONSUMERS)
+			return dec_full(d, v, DMS_MAX_CONSUMERS);
+		return dec_str(d, v, p->consumers[p->n_consumers++],
 			       DMS_TARGET_NAME_MAX);
 	case T_PROFILE:
 		return store_top_profile(p, v, d);

@@ -53,17 +53,30 @@ bool dms_scope_match(const struct dms_policy *p, const char *name,
 	return false;
 }
 
-bool dms_other_target_allowed(const struct dms_policy *p, const char *type)
+static bool type_listed(const char *type, u32 n, u32 max,
+			const char (*list)[DMS_TARGET_NAME_MAX])
 {
 	u32 i;
 
-	if (!type || !strcmp(type, "crypt") || !strcmp(type, "integrity"))
+	if (!type || !strcmp(type, "crypt") || !strcmp(type, "integrity") ||
+	    strnlen(type, DMS_TARGET_NAME_MAX) >= DMS_TARGET_NAME_MAX)
 		return false;
-	for (i = 0; i < p->n_other_targets && i < DMS_MAX_OTHER_TARGETS; i++)
-		if (!strncmp(type, p->other_targets[i], DMS_TARGET_NAME_MAX) &&
-		    strlen(type) < DMS_TARGET_NAME_MAX)
+	for (i = 0; i < n && i < max; i++)
+		if (!strncmp(type, list[i], DMS_TARGET_NAME_MAX))
 			return true;
 	return false;
+}
+
+bool dms_other_target_allowed(const struct dms_policy *p, const char *type)
+{
+	return type_listed(type, p->n_other_targets, DMS_MAX_OTHER_TARGETS,
+			   p->other_targets);
+}
+
+bool dms_consumer_allowed(const struct dms_policy *p, const char *type)
+{
+	return type_listed(type, p->n_consumers, DMS_MAX_CONSUMERS,
+			   p->consumers);
 }
 
 /* --- dm-crypt -------------------------------------------------------------- */
@@ -83,26 +96,41 @@ static int deny(struct dms_reason *why, const struct dms_profile *pr,
 	return -EACCES;
 }
 
+/*
+ * A rule names the cipher, the whole key size and, for dm-crypt's
+ * integrity_key_size:N (how much of the key is the MAC key), N or 0 for
+ * "option absent": a split the policy did not name could shorten the
+ * cipher's key.
+ */
 static bool cipher_rule_match(const struct dms_profile *pr,
 			      const struct dms_crypt *c)
 {
+	u32 iks = (c->flags & DMS_CRYPT_INTEGRITY_KEY_SIZE) ?
+		  c->integrity_key_size : 0;
 	u32 i;
 
 	for (i = 0; i < pr->n_ciphers && i < DMS_MAX_CIPHERS; i++)
 		if (!strcmp(pr->ciphers[i].spec, c->cipher) &&
-		    pr->ciphers[i].key_size == c->key_size)
+		    pr->ciphers[i].key_size == c->key_size &&
+		    pr->ciphers[i].integrity_key_size == iks)
+			return true;
+	return false;
+}
+
+static bool u32_listed(u32 n, u32 max, const u32 *list, u32 v)
+{
+	u32 i;
+
+	for (i = 0; i < n && i < max; i++)
+		if (list[i] == v)
 			return true;
 	return false;
 }
 
 static bool aead_size_ok(const struct dms_profile *pr, u32 bytes)
 {
-	u32 i;
-
-	for (i = 0; i < pr->n_aead_sizes && i < DMS_MAX_AEAD_SIZES; i++)
-		if (pr->aead_sizes[i] == bytes)
-			return true;
-	return false;
+	return u32_listed(pr->n_aead_sizes, DMS_MAX_AEAD_SIZES, pr->aead_sizes,
+			  bytes);
 }
 
 static int deny_key_form(struct dms_reason *why, const struct dms_profile *pr,
@@ -173,9 +201,15 @@ static int crypt_profile(const struct dms_profile *pr, const struct dms_crypt *c
 {
 	*depth = 0;
 	if (!cipher_rule_match(pr, c)) {
-		snprintf(why->msg, sizeof(why->msg),
-			 "profile '%s': cipher '%.64s' with %u-byte key not allowed",
-			 pr->name, c->cipher, c->key_size);
+		if (c->flags & DMS_CRYPT_INTEGRITY_KEY_SIZE)
+			snprintf(why->msg, sizeof(why->msg),
+				 "profile '%s': cipher '%.64s' with %u-byte key, integrity_key_size %u not allowed",
+				 pr->name, c->cipher, c->key_size,
+				 c->integrity_key_size);
+		else
+			snprintf(why->msg, sizeof(why->msg),
+				 "profile '%s': cipher '%.64s' with %u-byte key not allowed",
+				 pr->name, c->cipher, c->key_size);
 		return -EACCES;
 	}
 	*depth = 1;
@@ -232,15 +266,19 @@ int dms_check_crypt(const struct dms_policy *p, const struct dms_crypt *c,
 
 /* --- dm-integrity ---------------------------------------------------------- */
 
+/* Table option -> the profile's int_allow bit that permits it. */
 static const struct {
 	u32 flag;
+	u32 allow;
 	const char *name;
 } dms_int_allow_names[] = {
-	{ DMS_INT_ALLOW_DISCARDS, "allow_discards" },
-	{ DMS_INT_RECALC, "recalculate" },
-	{ DMS_INT_RESET_RECALC, "reset_recalculate" },
-	{ DMS_INT_LEGACY_RECALC, "legacy_recalculate" },
-	{ DMS_INT_META_DEVICE, "meta_device" },
+	{ DMS_INT_ALLOW_DISCARDS, DMS_INT_ALLOW_DISCARDS, "allow_discards" },
+	{ DMS_INT_ALLOW_DISCARDS_KEYED, DMS_INT_ALLOW_DISCARDS,
+	  "allow_discards_keyed" },
+	{ DMS_INT_RECALC, DMS_INT_RECALC, "recalculate" },
+	{ DMS_INT_RESET_RECALC, DMS_INT_RESET_RECALC, "reset_recalculate" },
+	{ DMS_INT_LEGACY_RECALC, DMS_INT_LEGACY_RECALC, "legacy_recalculate" },
+	{ DMS_INT_META_DEVICE, DMS_INT_META_DEVICE, "meta_device" },
 };
 
 static bool alg_listed(u32 n, const char (*algs)[DMS_ALG_MAX], const char *alg)
@@ -256,27 +294,26 @@ static bool alg_listed(u32 n, const char (*algs)[DMS_ALG_MAX], const char *alg)
 static int int_alg(const struct dms_profile *pr, const struct dms_integrity *t,
 		   struct dms_reason *why)
 {
-	const char *name = NULL, *alg = NULL;
+	static const u32 flag[DMS_ALG_COUNT] = {
+		DMS_INT_INTERNAL_HASH, DMS_INT_JOURNAL_CRYPT, DMS_INT_JOURNAL_MAC
+	};
+	const u32 n[DMS_ALG_COUNT] = {
+		pr->n_internal_hash, pr->n_journal_crypt, pr->n_journal_mac
+	};
+	const char (*list[DMS_ALG_COUNT])[DMS_ALG_MAX] = {
+		pr->internal_hash, pr->journal_crypt, pr->journal_mac
+	};
+	u32 i;
 
-	if ((t->flags & DMS_INT_INTERNAL_HASH) &&
-	    !alg_listed(pr->n_internal_hash, pr->internal_hash, t->internal_hash)) {
-		name = "internal_hash";
-		alg = t->internal_hash;
-	} else if ((t->flags & DMS_INT_JOURNAL_CRYPT) &&
-		   !alg_listed(pr->n_journal_crypt, pr->journal_crypt,
-			       t->journal_crypt)) {
-		name = "journal_crypt";
-		alg = t->journal_crypt;
-	} else if ((t->flags & DMS_INT_JOURNAL_MAC) &&
-		   !alg_listed(pr->n_journal_mac, pr->journal_mac, t->journal_mac)) {
-		name = "journal_mac";
-		alg = t->journal_mac;
+	for (i = 0; i < DMS_ALG_COUNT; i++) {
+		if (!(t->flags & flag[i]) || alg_listed(n[i], list[i], t->alg[i]))
+			continue;
+		snprintf(why->msg, sizeof(why->msg),
+			 "profile '%s': %s '%.64s' not allowed", pr->name,
+			 dms_int_alg_name(i), t->alg[i]);
+		return -EACCES;
 	}
-	if (!name)
-		return 0;
-	snprintf(why->msg, sizeof(why->msg), "profile '%s': %s '%s' not allowed",
-		 pr->name, name, alg);
-	return -EACCES;
+	return 0;
 }
 
 static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t,
@@ -284,8 +321,13 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 {
 	size_t i;
 
+	/*
+	 * fix_padding fixes the layout of metadata interleaved with data; with
+	 * a separate meta_device there is no interleaving, and dm-integrity
+	 * neither uses nor reports it.
+	 */
 	if ((pr->int_require & DMS_INT_FIX_PADDING) &&
-	    !(t->flags & DMS_INT_FIX_PADDING))
+	    !(t->flags & (DMS_INT_FIX_PADDING | DMS_INT_META_DEVICE)))
 		return deny(why, pr, "fix_padding required");
 	/*
 	 * fix_hmac changes how keyed MACs cover the superblock and journal;
@@ -301,7 +343,7 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 		u32 f = dms_int_allow_names[i].flag;
 		char msg[48];
 
-		if (!(t->flags & f) || (pr->int_allow & f))
+		if (!(t->flags & f) || (pr->int_allow & dms_int_allow_names[i].allow))
 			continue;
 		snprintf(msg, sizeof(msg), "%s not allowed",
 			 dms_int_allow_names[i].name);
@@ -323,10 +365,11 @@ static int int_profile(const struct dms_profile *pr,
 			 t->mode);
 		return -EACCES;
 	}
-	if (t->tag_size != pr->tag_size) {
+	if (!u32_listed(pr->n_tag_sizes, DMS_MAX_TAG_SIZES, pr->tag_sizes,
+			t->tag_size)) {
 		snprintf(why->msg, sizeof(why->msg),
-			 "profile '%s': tag size %u != %u", pr->name, t->tag_size,
-			 pr->tag_size);
+			 "profile '%s': tag size %u not allowed", pr->name,
+			 t->tag_size);
 		return -EACCES;
 	}
 	if (bs < 512 || bs > 4096 || (bs & (bs - 1)) || !(pr->block_sizes & bs)) {
@@ -342,9 +385,9 @@ static bool int_sane(const struct dms_integrity *t)
 {
 	return (t->mode == 'J' || t->mode == 'D' || t->mode == 'B' ||
 		t->mode == 'I' || t->mode == 'R') &&
-	       strnlen(t->internal_hash, DMS_ALG_MAX) < DMS_ALG_MAX &&
-	       strnlen(t->journal_crypt, DMS_ALG_MAX) < DMS_ALG_MAX &&
-	       strnlen(t->journal_mac, DMS_ALG_MAX) < DMS_ALG_MAX;
+	       strnlen(t->alg[0], DMS_ALG_MAX) < DMS_ALG_MAX &&
+	       strnlen(t->alg[1], DMS_ALG_MAX) < DMS_ALG_MAX &&
+	       strnlen(t->alg[2], DMS_ALG_MAX) < DMS_ALG_MAX;
 }
 
 int dms_check_integrity(const struct dms_policy *p,
@@ -368,4 +411,25 @@ int dms_check_integrity(const struct dms_policy *p,
 		have_match |= mode_ok;
 	}
 	return -EACCES;
+}
+
+/* --- the stack ------------------------------------------------------------- */
+
+int dms_check_stack(const struct dms_crypt *c, const struct dms_integrity *below,
+		    struct dms_reason *why)
+{
+	if (!below) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "backing device %u:%u is not a dm-integrity device governed by dmseal",
+			 c->dev.major, c->dev.minor);
+		return -EACCES;
+	}
+	if (!(c->flags & DMS_CRYPT_INTEGRITY) ||
+	    below->tag_size != c->integrity_bytes) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "backing dm-integrity tag size %u != crypt integrity bytes %u",
+			 below->tag_size, c->integrity_bytes);
+		return -EACCES;
+	}
+	return 0;
 }

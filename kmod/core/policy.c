@@ -134,17 +134,48 @@ static int v_ciphers(struct dms_vctx *v, const struct dms_profile *pr)
 				       i);
 		if (c->key_size < DMS_KEY_MIN || c->key_size > DMS_KEY_MAXSZ)
 			return vfail_u(v, "cipher rule %llu: key_size not in 16..512", i);
+		if (c->integrity_key_size >= c->key_size)
+			return vfail_u(v, "cipher rule %llu: integrity_key_size must be smaller than key_size",
+				       i);
 		for (j = 0; j < i; j++)
 			if (!strcmp(c->spec, pr->ciphers[j].spec) &&
-			    c->key_size == pr->ciphers[j].key_size)
+			    c->key_size == pr->ciphers[j].key_size &&
+			    c->integrity_key_size == pr->ciphers[j].integrity_key_size)
 				return vfail_u(v, "cipher rule %llu is a duplicate", i);
+	}
+	return 0;
+}
+
+/* A list of sizes in 1..DMS_TAG_MAX, without duplicates. */
+static int v_sizes(struct dms_vctx *v, const char *what, u32 n, u32 max,
+		   const u32 *list)
+{
+	char msg[80];
+	u32 i, j;
+
+	if (n > max) {
+		snprintf(msg, sizeof(msg), "at most %u %s", max, what);
+		return vfail(v, msg);
+	}
+	for (i = 0; i < n; i++) {
+		if (!list[i] || list[i] > DMS_TAG_MAX) {
+			snprintf(msg, sizeof(msg), "%s %u not in 1..%u", what,
+				 list[i], DMS_TAG_MAX);
+			return vfail(v, msg);
+		}
+		for (j = 0; j < i; j++) {
+			if (list[j] != list[i])
+				continue;
+			snprintf(msg, sizeof(msg), "%s %u is a duplicate", what,
+				 list[i]);
+			return vfail(v, msg);
+		}
 	}
 	return 0;
 }
 
 static int v_crypt(struct dms_vctx *v, const struct dms_profile *pr)
 {
-	u32 i, j;
 	int r = v_ciphers(v, pr);
 
 	if (r)
@@ -155,17 +186,10 @@ static int v_crypt(struct dms_vctx *v, const struct dms_profile *pr)
 		return vfail(v, "the empty key form is never allowed");
 	if (!printable_ok(pr->key_desc_prefix, sizeof(pr->key_desc_prefix), true))
 		return vfail(v, "key_desc_prefix must be printable ASCII without spaces");
-	if (pr->n_aead_sizes > DMS_MAX_AEAD_SIZES)
-		return vfail_u(v, "at most %llu aead sizes", DMS_MAX_AEAD_SIZES);
-	for (i = 0; i < pr->n_aead_sizes; i++) {
-		if (!pr->aead_sizes[i] || pr->aead_sizes[i] > DMS_TAG_MAX)
-			return vfail_u(v, "aead size %llu not in 1..1024",
-				       pr->aead_sizes[i]);
-		for (j = 0; j < i; j++)
-			if (pr->aead_sizes[j] == pr->aead_sizes[i])
-				return vfail_u(v, "aead size %llu is a duplicate",
-					       pr->aead_sizes[i]);
-	}
+	r = v_sizes(v, "aead size", pr->n_aead_sizes, DMS_MAX_AEAD_SIZES,
+		    pr->aead_sizes);
+	if (r)
+		return r;
 	if (pr->integrity_required && !pr->n_aead_sizes)
 		return vfail(v, "integrity_required needs at least one aead size");
 	if (!pr->sector_sizes || pr->sector_sizes & ~DMS_SIZE_BITS)
@@ -202,8 +226,12 @@ static int v_integrity(struct dms_vctx *v, const struct dms_profile *pr)
 		return vfail(v, "integrity mode R (recovery, no checks) is never allowed");
 	if (!pr->int_modes || pr->int_modes & ~DMS_MODES_OK)
 		return vfail(v, "int_modes must be a non-empty set of J, D, B, I");
-	if (!pr->tag_size || pr->tag_size > DMS_TAG_MAX)
-		return vfail(v, "tag_size not in 1..1024");
+	if (!pr->n_tag_sizes)
+		return vfail(v, "needs at least one tag size");
+	r = v_sizes(v, "tag size", pr->n_tag_sizes, DMS_MAX_TAG_SIZES,
+		    pr->tag_sizes);
+	if (r)
+		return r;
 	if (!pr->block_sizes || pr->block_sizes & ~DMS_SIZE_BITS)
 		return vfail(v, "block_sizes must be a non-empty set of 512..4096");
 	if (pr->int_require & ~DMS_INT_REQUIRE_OK)
@@ -260,9 +288,38 @@ static int v_prefix(struct dms_vctx *v, const struct dms_policy *p, u32 bit,
 	return vfail(v, msg);
 }
 
+/* A list of dm target type names, other than crypt and integrity. */
+static int v_types(struct dms_vctx *v, const char *what, u32 n, u32 max,
+		   const char (*list)[DMS_TARGET_NAME_MAX])
+{
+	char msg[96];
+	u32 i, j;
+
+	if (n > max) {
+		snprintf(msg, sizeof(msg), "too many %ss (max %u)", what, max);
+		return vfail(v, msg);
+	}
+	for (i = 0; i < n; i++) {
+		const char *t = list[i];
+		const char *bad = NULL;
+
+		if (!str_ok(t, DMS_TARGET_NAME_MAX, NAME_CHARS))
+			bad = "is not a valid name";
+		else if (!strcmp(t, "crypt") || !strcmp(t, "integrity"))
+			bad = "is crypt or integrity, which profiles govern";
+		for (j = 0; !bad && j < i; j++)
+			if (!strcmp(t, list[j]))
+				bad = "is a duplicate";
+		if (bad) {
+			snprintf(msg, sizeof(msg), "%s %u %s", what, i, bad);
+			return vfail(v, msg);
+		}
+	}
+	return 0;
+}
+
 static int v_scope(struct dms_vctx *v, const struct dms_policy *p)
 {
-	u32 i, j;
 	int r;
 
 	if (p->scope & ~(DMS_SCOPE_NAME_PREFIX | DMS_SCOPE_UUID_PREFIX))
@@ -274,21 +331,12 @@ static int v_scope(struct dms_vctx *v, const struct dms_policy *p)
 			     "scope_uuid_prefix");
 	if (r)
 		return r;
-	if (p->n_other_targets > DMS_MAX_OTHER_TARGETS)
-		return vfail(v, "too many other_targets");
-	for (i = 0; i < p->n_other_targets; i++) {
-		const char *t = p->other_targets[i];
-
-		if (!str_ok(t, DMS_TARGET_NAME_MAX, NAME_CHARS))
-			return vfail_u(v, "other_target %llu is not a valid name", i);
-		if (!strcmp(t, "crypt") || !strcmp(t, "integrity"))
-			return vfail_u(v, "other_target %llu: crypt and integrity use profiles",
-				       i);
-		for (j = 0; j < i; j++)
-			if (!strcmp(t, p->other_targets[j]))
-				return vfail_u(v, "other_target %llu is a duplicate", i);
-	}
-	return 0;
+	r = v_types(v, "other_target", p->n_other_targets,
+		    DMS_MAX_OTHER_TARGETS, p->other_targets);
+	if (!r)
+		r = v_types(v, "consumer", p->n_consumers, DMS_MAX_CONSUMERS,
+			    p->consumers);
+	return r;
 }
 
 int dms_policy_validate(const struct dms_policy *p, struct dms_reason *why)
@@ -359,7 +407,10 @@ static int cmp_cipher(const void *a, const void *b)
 
 	if (r)
 		return r;
-	return x->key_size < y->key_size ? -1 : x->key_size > y->key_size;
+	r = cmp_u32(&x->key_size, &y->key_size);
+	if (r)
+		return r;
+	return cmp_u32(&x->integrity_key_size, &y->integrity_key_size);
 }
 
 static int cmp_profile(const void *a, const void *b)
@@ -375,6 +426,8 @@ static void normalize_profile(struct dms_profile *pr)
 		   sizeof(pr->ciphers[0]), cmp_cipher);
 	sort_items(pr->aead_sizes, pr->n_aead_sizes, DMS_MAX_AEAD_SIZES,
 		   sizeof(pr->aead_sizes[0]), cmp_u32);
+	sort_items(pr->tag_sizes, pr->n_tag_sizes, DMS_MAX_TAG_SIZES,
+		   sizeof(pr->tag_sizes[0]), cmp_u32);
 	sort_items(pr->internal_hash, pr->n_internal_hash, DMS_MAX_ALGS,
 		   DMS_ALG_MAX, cmp_alg);
 	sort_items(pr->journal_crypt, pr->n_journal_crypt, DMS_MAX_ALGS,
@@ -388,6 +441,8 @@ void dms_policy_normalize(struct dms_policy *p)
 	u32 i;
 
 	sort_items(p->other_targets, p->n_other_targets, DMS_MAX_OTHER_TARGETS,
+		   DMS_TARGET_NAME_MAX, cmp_target);
+	sort_items(p->consumers, p->n_consumers, DMS_MAX_CONSUMERS,
 		   DMS_TARGET_NAME_MAX, cmp_target);
 	sort_items(p->profiles, p->n_profiles, DMS_MAX_PROFILES,
 		   sizeof(p->profiles[0]), cmp_profile);

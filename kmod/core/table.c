@@ -236,7 +236,8 @@ static int args_init(struct dms_args *a, const char *what, const char *params,
 	a->p = params;
 	a->len = params ? strnlen(params, len) : 0;
 	a->pos = 0;
-	if (a->len > DMS_PARAMS_MAX) {
+	/* spans are 32-bit: dm itself caps a target's parameters far below */
+	if (a->len > DMS_U32_MAX) {
 		set_why(why, what, "parameters too long");
 		return -EINVAL;
 	}
@@ -436,8 +437,8 @@ static int crypt_keyring(const struct dms_tok *t, struct dms_crypt *c,
 }
 
 /* The key token is never quoted: whatever it holds may be secret. */
-static int crypt_key(const struct dms_tok *t, struct dms_crypt *c,
-		     struct dms_reason *why)
+static int crypt_key(const struct dms_args *a, const struct dms_tok *t,
+		     struct dms_crypt *c, struct dms_reason *why)
 {
 	if (tok_eq(t, "-")) {
 		c->key_form = DMS_KEY_EMPTY;
@@ -456,6 +457,8 @@ static int crypt_key(const struct dms_tok *t, struct dms_crypt *c,
 	}
 	c->key_form = DMS_KEY_HEX;
 	c->key_size = (u32)(t->len / 2);
+	c->key_hex.off = (u32)(t->s - a->p);
+	c->key_hex.len = (u32)t->len;
 	return 0;
 }
 
@@ -524,6 +527,19 @@ static int crypt_opt(const struct dms_tok *t, struct dms_crypt *c,
 	}
 	if (tok_prefix(t, "integrity:", &v))
 		return crypt_integrity(t, &v, c, why);
+	if (tok_prefix(t, "integrity_key_size:", &v)) {
+		if (c->flags & DMS_CRYPT_INTEGRITY_KEY_SIZE)
+			return dup_opt(why, "crypt", t);
+		r = num_tok(why, "crypt", "integrity_key_size", &v, DMS_U32_MAX, &n);
+		if (r)
+			return r;
+		if (!n)
+			return bad_tok(why, "crypt", "integrity_key_size", &v,
+				       "is out of range");
+		c->integrity_key_size = (u32)n;
+		c->flags |= DMS_CRYPT_INTEGRITY_KEY_SIZE;
+		return 0;
+	}
 	if (tok_prefix(t, "sector_size:", &v)) {
 		if (c->flags & DMS_CRYPT_SECTOR_SIZE)
 			return dup_opt(why, "crypt", t);
@@ -551,7 +567,7 @@ static int crypt_fields(struct dms_args *a, struct dms_crypt *c,
 	if (r)
 		return r;
 	args_next(a, &t);
-	r = crypt_key(&t, c, why);
+	r = crypt_key(a, &t, c, why);
 	if (r)
 		return r;
 	args_next(a, &t);
@@ -626,6 +642,7 @@ static const struct {
 	u32 flag;
 } dms_int_flags[] = {
 	{ "allow_discards", DMS_INT_ALLOW_DISCARDS },
+	{ "allow_discards_keyed", DMS_INT_ALLOW_DISCARDS_KEYED },
 	{ "fix_padding", DMS_INT_FIX_PADDING },
 	{ "fix_hmac", DMS_INT_FIX_HMAC },
 	{ "legacy_recalculate", DMS_INT_LEGACY_RECALC },
@@ -633,19 +650,20 @@ static const struct {
 	{ "reset_recalculate", DMS_INT_RESET_RECALC },
 };
 
-/* Options naming a crypto algorithm, with an optional hex key we drop. */
+/* Options naming a crypto algorithm, with an optional hex key (a span). */
 static const struct {
 	const char *name;
 	u32 flag;
-	size_t off;
-} dms_int_algs[] = {
-	{ "internal_hash", DMS_INT_INTERNAL_HASH,
-	  offsetof(struct dms_integrity, internal_hash) },
-	{ "journal_crypt", DMS_INT_JOURNAL_CRYPT,
-	  offsetof(struct dms_integrity, journal_crypt) },
-	{ "journal_mac", DMS_INT_JOURNAL_MAC,
-	  offsetof(struct dms_integrity, journal_mac) },
+} dms_int_algs[DMS_ALG_COUNT] = {
+	[DMS_ALG_INTERNAL_HASH] = { "internal_hash", DMS_INT_INTERNAL_HASH },
+	[DMS_ALG_JOURNAL_CRYPT] = { "journal_crypt", DMS_INT_JOURNAL_CRYPT },
+	[DMS_ALG_JOURNAL_MAC] = { "journal_mac", DMS_INT_JOURNAL_MAC },
 };
+
+const char *dms_int_alg_name(enum dms_int_alg a)
+{
+	return a < DMS_ALG_COUNT ? dms_int_algs[a].name : "?";
+}
 
 static int int_num(const struct dms_tok *t, const struct dms_tok *v, size_t i,
 		   struct dms_integrity *it, u32 *seen, struct dms_reason *why)
@@ -667,13 +685,13 @@ static int int_num(const struct dms_tok *t, const struct dms_tok *v, size_t i,
 	return 0;
 }
 
-/* "<alg>[:<hexkey>]": keep the algorithm, check the key, forget it. */
-static int int_alg(const struct dms_tok *t, const struct dms_tok *v, size_t i,
-		   struct dms_integrity *it, struct dms_reason *why)
+/* "<alg>[:<hexkey>]": keep the algorithm and where its key is, not the key. */
+static int int_alg(const struct dms_args *a, const struct dms_tok *t,
+		   const struct dms_tok *v, size_t i, struct dms_integrity *it,
+		   struct dms_reason *why)
 {
 	const char *name = dms_int_algs[i].name;
-	char *dst = (char *)it + dms_int_algs[i].off;
-	struct dms_tok alg = *v, key;
+	struct dms_tok alg = *v, key = { NULL, 0 };
 
 	if (it->flags & dms_int_algs[i].flag)
 		return dup_opt(why, "integrity", t);
@@ -686,13 +704,17 @@ static int int_alg(const struct dms_tok *t, const struct dms_tok *v, size_t i,
 	    longest_hex_run(&alg) > DMS_HEXRUN_MAX)
 		return bad_tok(why, "integrity", name, &alg,
 			       "is not a valid algorithm name");
-	copy_tok(dst, DMS_ALG_MAX, &alg);
+	copy_tok(it->alg[i], DMS_ALG_MAX, &alg);
+	if (key.len) {
+		it->alg_key[i].off = (u32)(key.s - a->p);
+		it->alg_key[i].len = (u32)key.len;
+	}
 	it->flags |= dms_int_algs[i].flag;
 	return 0;
 }
 
-static int int_opt(const struct dms_tok *t, struct dms_integrity *it,
-		   u32 *seen, struct dms_reason *why)
+static int int_opt(const struct dms_args *a, const struct dms_tok *t,
+		   struct dms_integrity *it, u32 *seen, struct dms_reason *why)
 {
 	struct dms_tok v;
 	size_t i;
@@ -718,7 +740,7 @@ static int int_opt(const struct dms_tok *t, struct dms_integrity *it,
 		    v.s[0] == ':') {
 			v.s++;
 			v.len--;
-			return int_alg(t, &v, i, it, why);
+			return int_alg(a, t, &v, i, it, why);
 		}
 	}
 	if (tok_prefix(t, "meta_device:", &v)) {
@@ -786,7 +808,7 @@ int dms_parse_integrity(const char *params, size_t len,
 		r = opt_count(&a, "integrity", why, &n);
 	for (i = 0; !r && i < n; i++) {
 		args_next(&a, &t);
-		r = int_opt(&t, out, &seen, why);
+		r = int_opt(&a, &t, out, &seen, why);
 	}
 	if (!r)
 		return 0;
@@ -912,6 +934,10 @@ size_t dms_crypt_summary(const struct dms_crypt *c, char *buf, size_t cap)
 		sb_put(&sb, ":");
 		sb_field(&sb, c->integrity_type, sizeof(c->integrity_type));
 	}
+	if (c->flags & DMS_CRYPT_INTEGRITY_KEY_SIZE) {
+		sb_put(&sb, " integrity_key_size=");
+		sb_u64(&sb, c->integrity_key_size);
+	}
 	for (i = 0; i < ARRAY_SIZE(dms_crypt_flags); i++)
 		if (c->flags & dms_crypt_flags[i].flag)
 			sb_opt(&sb, &first, dms_crypt_flags[i].name);
@@ -959,9 +985,51 @@ size_t dms_integrity_summary(const struct dms_integrity *t, char *buf,
 		sb_put(&sb, " ");
 		sb_put(&sb, dms_int_algs[i].name);
 		sb_put(&sb, "=");
-		sb_field(&sb, (const char *)t + dms_int_algs[i].off, DMS_ALG_MAX);
+		sb_field(&sb, t->alg[i], DMS_ALG_MAX);
 	}
 	return sb.len;
+}
+
+/* --- keys --------------------------------------------------------------- */
+
+static int hex_val(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int dms_hex_decode(const char *hex, size_t n, u8 *out)
+{
+	size_t i;
+
+	if (n & 1)
+		return -EINVAL;
+	for (i = 0; i < n; i += 2) {
+		int hi = hex_val(hex[i]), lo = hex_val(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i / 2] = (u8)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+bool dms_fp_equal(const struct dms_fp *a, const struct dms_fp *b)
+{
+	u8 diff = 0;
+	size_t i;
+
+	if (!a->set || !b->set)
+		return false;
+	/* no early exit: the time taken says nothing about where they differ */
+	for (i = 0; i < DMS_FP_LEN; i++)
+		diff |= a->mac[i] ^ b->mac[i];
+	return !diff;
 }
 
 /* --- pins ------------------------------------------------------------------ */
@@ -971,12 +1039,15 @@ static bool field_eq(const char *a, const char *b, size_t size)
 	return !strncmp(a, b, size);
 }
 
-/* Resolved devices compare by number; otherwise by the path in the table. */
+/*
+ * Devices compare by number; the kernel resolves every path before a
+ * comparison. Two unresolved paths are never taken as equal: a path names
+ * whatever sits there at the moment it is opened.
+ */
 static bool dev_eq(const struct dms_devref *a, const struct dms_devref *b)
 {
-	if (a->resolved && b->resolved)
-		return a->major == b->major && a->minor == b->minor;
-	return field_eq(a->path, b->path, sizeof(a->path));
+	return a->resolved && b->resolved && a->major == b->major &&
+	       a->minor == b->minor;
 }
 
 static int pin_fail(struct dms_reason *why, const char *what)
@@ -986,14 +1057,35 @@ static int pin_fail(struct dms_reason *why, const char *what)
 	return -EPERM;
 }
 
-int dms_pin_cmp_crypt(const struct dms_crypt *a, const struct dms_crypt *b,
-		      struct dms_reason *why)
+/* Keys: equal fingerprints, or (without DMS_CMP_KEYS) one side unknown. */
+static bool key_kept(const struct dms_fp *a, const struct dms_fp *b,
+		     unsigned int how)
 {
-	if (!field_eq(a->cipher, b->cipher, sizeof(a->cipher)))
-		return pin_fail(why, "cipher");
+	if (!(how & DMS_CMP_KEYS) && (!a->set || !b->set))
+		return true;
+	return dms_fp_equal(a, b);
+}
+
+static int crypt_key_cmp(const struct dms_crypt *a, const struct dms_crypt *b,
+			 unsigned int how, struct dms_reason *why)
+{
 	if (a->key_form != b->key_form || a->key_size != b->key_size ||
 	    !field_eq(a->key_desc, b->key_desc, sizeof(a->key_desc)))
 		return pin_fail(why, "key reference");
+	if (!key_kept(&a->key_fp, &b->key_fp, how))
+		return pin_fail(why, "key (other key bytes)");
+	return 0;
+}
+
+int dms_cmp_crypt(const struct dms_crypt *a, const struct dms_crypt *b,
+		  unsigned int how, struct dms_reason *why)
+{
+	u32 fixed = ~(u32)DMS_CRYPT_PERF_FLAGS;
+
+	if (!field_eq(a->cipher, b->cipher, sizeof(a->cipher)))
+		return pin_fail(why, "cipher");
+	if (crypt_key_cmp(a, b, how, why))
+		return -EPERM;
 	if (a->iv_offset != b->iv_offset)
 		return pin_fail(why, "iv_offset");
 	if (!dev_eq(&a->dev, &b->dev))
@@ -1007,33 +1099,52 @@ int dms_pin_cmp_crypt(const struct dms_crypt *a, const struct dms_crypt *b,
 	    !field_eq(a->integrity_type, b->integrity_type,
 		      sizeof(a->integrity_type)))
 		return pin_fail(why, "integrity");
-	if (a->flags != b->flags)
+	if ((a->flags ^ b->flags) & DMS_CRYPT_INTEGRITY_KEY_SIZE ||
+	    a->integrity_key_size != b->integrity_key_size)
+		return pin_fail(why, "integrity_key_size");
+	if ((a->flags ^ b->flags) & fixed)
 		return pin_fail(why, "options");
 	return 0;
 }
 
 static int pin_alg(const struct dms_integrity *a, const struct dms_integrity *b,
-		   struct dms_reason *why)
+		   unsigned int how, struct dms_reason *why)
 {
+	char what[40];
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(dms_int_algs); i++) {
-		const char *x = (const char *)a + dms_int_algs[i].off;
-		const char *y = (const char *)b + dms_int_algs[i].off;
-
+	for (i = 0; i < DMS_ALG_COUNT; i++) {
 		if ((a->flags ^ b->flags) & dms_int_algs[i].flag ||
-		    !field_eq(x, y, DMS_ALG_MAX))
+		    !field_eq(a->alg[i], b->alg[i], DMS_ALG_MAX))
 			return pin_fail(why, dms_int_algs[i].name);
+		if (!(a->flags & dms_int_algs[i].flag))
+			continue;
+		/* a keyless algorithm (crc32c) on both sides has nothing to keep */
+		if (!a->alg_fp[i].set && !b->alg_fp[i].set &&
+		    !a->alg_key[i].len && !b->alg_key[i].len)
+			continue;
+		if (!key_kept(&a->alg_fp[i], &b->alg_fp[i], how)) {
+			snprintf(what, sizeof(what), "%s key", dms_int_algs[i].name);
+			return pin_fail(why, what);
+		}
 	}
 	return 0;
 }
 
-int dms_pin_cmp_integrity(const struct dms_integrity *a,
-			  const struct dms_integrity *b,
-			  struct dms_reason *why)
+/* dm-integrity reads 512 for an absent block_size: compare what it uses. */
+static u64 block_size(const struct dms_integrity *t)
 {
-	size_t i;
+	return t->num[DMS_INT_BLOCK_SIZE] ? t->num[DMS_INT_BLOCK_SIZE] : 512;
+}
 
+int dms_cmp_integrity(const struct dms_integrity *a,
+		      const struct dms_integrity *b, unsigned int how,
+		      struct dms_reason *why)
+{
+	u32 ignore = DMS_INT_TRANSIENT;
+
+	if (!(how & DMS_CMP_EFFECTIVE))
+		ignore |= DMS_INT_FROM_SB;
 	if (!dev_eq(&a->dev, &b->dev))
 		return pin_fail(why, "backing device");
 	if (a->offset != b->offset)
@@ -1042,16 +1153,21 @@ int dms_pin_cmp_integrity(const struct dms_integrity *a,
 		return pin_fail(why, "tag size");
 	if (a->mode != b->mode)
 		return pin_fail(why, "mode");
-	for (i = 0; i < ARRAY_SIZE(dms_int_nums); i++)
-		if (a->num[dms_int_nums[i].idx] != b->num[dms_int_nums[i].idx])
-			return pin_fail(why, dms_int_nums[i].name);
-	if (pin_alg(a, b, why))
+	if (block_size(a) != block_size(b))
+		return pin_fail(why, "block_size");
+	if ((how & DMS_CMP_EFFECTIVE) &&
+	    a->num[DMS_INT_JOURNAL_SECTORS] != b->num[DMS_INT_JOURNAL_SECTORS])
+		return pin_fail(why, "journal_sectors");
+	if ((how & DMS_CMP_EFFECTIVE) &&
+	    a->num[DMS_INT_INTERLEAVE_SECTORS] != b->num[DMS_INT_INTERLEAVE_SECTORS])
+		return pin_fail(why, "interleave_sectors");
+	if (pin_alg(a, b, how, why))
 		return -EPERM;
 	if ((a->flags | b->flags) & DMS_INT_META_DEVICE &&
 	    ((a->flags ^ b->flags) & DMS_INT_META_DEVICE ||
 	     !dev_eq(&a->meta_dev, &b->meta_dev)))
 		return pin_fail(why, "meta_device");
-	if (a->flags != b->flags)
+	if ((a->flags ^ b->flags) & ~ignore)
 		return pin_fail(why, "options");
 	return 0;
 }

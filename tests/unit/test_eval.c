@@ -206,7 +206,7 @@ TEST(eval_integrity_denials)
 	      "integrity mode R (recovery, no checks) is never allowed");
 	IDENY("/dev/vda 0 32 B 2 fix_padding fix_hmac",
 	      "profile 'eph': integrity mode B not allowed");
-	IDENY("/dev/vda 0 16 J 2 fix_padding fix_hmac", "profile 'eph': tag size 16 != 32");
+	IDENY("/dev/vda 0 16 J 2 fix_padding fix_hmac", "profile 'eph': tag size 16 not allowed");
 	IDENY("/dev/vda 0 32 J 3 block_size:1024 fix_padding fix_hmac",
 	      "profile 'eph': block size 1024 not allowed");
 	IDENY("/dev/vda 0 32 J 2 fix_padding internal_hash:hmac(sha256):0011",

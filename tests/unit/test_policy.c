@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include "check.h"
 
-static u8 enc[8192];
+static u8 enc[65536];
 static struct dms_policy dec;
 
 static size_t encode(const struct dms_policy *p)
@@ -84,24 +84,29 @@ TEST(policy_validate_scope)
 	VBAD((p->scope = DMS_SCOPE_NAME_PREFIX, strcpy(p->scope_name_prefix, "a\tb")),
 	     "must be printable ASCII");
 	VBAD(memset(p->scope_name_prefix, 'a', DMS_SCOPE_PREFIX_MAX), "must be printable");
-	VBAD(strcpy(p->other_targets[1], "crypt"), "crypt and integrity use profiles");
-	VBAD(strcpy(p->other_targets[1], "integrity"), "use profiles");
+	VBAD(strcpy(p->other_targets[1], "crypt"), "is crypt or integrity, which profiles govern");
+	VBAD(strcpy(p->other_targets[1], "integrity"), "which profiles govern");
 	VBAD(strcpy(p->other_targets[1], "linear"), "other_target 1 is a duplicate");
 	VBAD(strcpy(p->other_targets[1], "lin ear"), "other_target 1 is not a valid name");
 	VBAD(p->other_targets[1][0] = 0, "other_target 1 is not a valid name");
-	VBAD(p->n_other_targets = 5, "too many other_targets");
+	VBAD(p->n_other_targets = DMS_MAX_OTHER_TARGETS + 1, "too many other_targets (max 32)");
+	VBAD((p->n_consumers = 1, strcpy(p->consumers[0], "crypt")),
+	     "consumer 0 is crypt or integrity");
+	VBAD((p->n_consumers = 2, strcpy(p->consumers[0], "cache"), strcpy(p->consumers[1], "cache")),
+	     "consumer 1 is a duplicate");
+	VBAD(p->n_consumers = DMS_MAX_CONSUMERS + 1, "too many consumers (max 32)");
 }
 
 TEST(policy_validate_profiles)
 {
-	VBAD(p->n_profiles = 0, "needs 1 to 8 profiles");
-	VBAD(p->n_profiles = 9, "needs 1 to 8 profiles");
+	VBAD(p->n_profiles = 0, "needs 1 to 64 profiles");
+	VBAD(p->n_profiles = DMS_MAX_PROFILES + 1, "needs 1 to 64 profiles");
 	VBAD(strcpy(p->profiles[1].name, "eph"), "profile 1: duplicate name");
 	VBAD(strcpy(p->profiles[1].name, "a b"), "profile 1: name must be");
 	VBAD(p->profiles[0].name[0] = 0, "profile 0: name must be");
 	VBAD(memset(p->profiles[0].name, 'a', DMS_PROFILE_NAME_MAX), "profile 0: name");
-	VBAD(p->profiles[0].n_ciphers = 0, "profile 'eph': needs 1 to 8 cipher rules");
-	VBAD(p->profiles[0].n_ciphers = 9, "needs 1 to 8 cipher rules");
+	VBAD(p->profiles[0].n_ciphers = 0, "profile 'eph': needs 1 to 16 cipher rules");
+	VBAD(p->profiles[0].n_ciphers = DMS_MAX_CIPHERS + 1, "needs 1 to 16 cipher rules");
 	VBAD(strcpy(p->profiles[0].ciphers[1].spec, "cipher_null-ecb"),
 	     "cipher rule 1: cipher_null is never allowed");
 	VBAD(strcpy(p->profiles[0].ciphers[1].spec, "capi:ecb(cipher_null)-plain"),
@@ -115,7 +120,7 @@ TEST(policy_validate_profiles)
 	VBAD(p->profiles[0].key_forms = 0x40, "key_forms must be");
 	VBAD(p->profiles[0].key_forms |= DMS_KEY_EMPTY, "the empty key form is never allowed");
 	VBAD(strcpy(p->profiles[0].key_desc_prefix, "a b"), "key_desc_prefix must be printable");
-	VBAD(p->profiles[0].n_aead_sizes = 5, "at most 4 aead sizes");
+	VBAD(p->profiles[0].n_aead_sizes = DMS_MAX_AEAD_SIZES + 1, "at most 16 aead size");
 	VBAD(p->profiles[0].aead_sizes[0] = 0, "aead size 0 not in 1..1024");
 	VBAD(p->profiles[0].aead_sizes[0] = 1025, "aead size 1025 not in");
 	VBAD((p->profiles[0].n_aead_sizes = 2, p->profiles[0].aead_sizes[1] = 32),
@@ -128,8 +133,14 @@ TEST(policy_validate_profiles)
 	     "integrity mode R (recovery, no checks) is never allowed");
 	VBAD(p->profiles[0].int_modes = 0, "int_modes must be");
 	VBAD(p->profiles[0].int_modes = DMS_MODE_BIT('X'), "int_modes must be");
-	VBAD(p->profiles[0].tag_size = 0, "tag_size not in 1..1024");
-	VBAD(p->profiles[0].tag_size = 1025, "tag_size not in");
+	VBAD(p->profiles[0].n_tag_sizes = 0, "needs at least one tag size");
+	VBAD(p->profiles[0].tag_sizes[0] = 0, "tag size 0 not in 1..1024");
+	VBAD(p->profiles[0].tag_sizes[0] = 1025, "tag size 1025 not in");
+	VBAD((p->profiles[0].n_tag_sizes = 2, p->profiles[0].tag_sizes[1] = 32),
+	     "tag size 32 is a duplicate");
+	VBAD(p->profiles[0].n_tag_sizes = DMS_MAX_TAG_SIZES + 1, "at most 16 tag size");
+	VBAD(p->profiles[0].ciphers[0].integrity_key_size = 64,
+	     "integrity_key_size must be smaller than key_size");
 	VBAD(p->profiles[0].block_sizes = 0, "block_sizes must be");
 	VBAD(p->profiles[0].block_sizes = 1u << 8, "block_sizes must be");
 	VBAD(p->profiles[0].int_require = DMS_INT_RECALC, "int_require has bits");
@@ -301,7 +312,8 @@ TEST(codec_exact_bytes)
 	e->key_forms = DMS_KEY_HEX;
 	e->sector_sizes = 4096;
 	e->int_modes = DMS_MODE_BIT('J');
-	e->tag_size = 16;
+	e->n_tag_sizes = 1;
+	e->tag_sizes[0] = 16;
 	e->block_sizes = 512;
 	e->n_internal_hash = 1;
 	strcpy(e->internal_hash[0], "crc32c");
@@ -534,15 +546,15 @@ TEST(codec_counts)
 	size_t n, off;
 
 	n = encode(p);
-	/* Nine profiles are more than DMS_MAX_PROFILES. */
+	/* One profile more than DMS_MAX_PROFILES. */
 	{
 		size_t po = rec_off(3);
 		size_t pl = n - po;
 		int i;
 
-		for (i = 0; i < 8; i++)
+		for (i = 0; i < DMS_MAX_PROFILES; i++)
 			memcpy(enc + n + i * pl, enc + po, pl);
-		DBAD(n + 8 * pl, "too many profile (max 8)");
+		DBAD(n + DMS_MAX_PROFILES * pl, "too many profile (max 64)");
 	}
 	/* Five aead sizes. */
 	p = sample_policy();
@@ -555,14 +567,15 @@ TEST(codec_counts)
 		int i;
 
 		memcpy(big, enc, off);
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < DMS_MAX_AEAD_SIZES + 1; i++) {
 			memcpy(big + off + i * 8, enc + off, 8);
 			big[off + i * 8 + 7] = 10 + i;
 		}
-		memcpy(big + off + 40, enc + off + 8, n - off - 8);
-		put16(big + po + 2, pl + 32);
-		memcpy(enc, big, n + 32);
-		DBAD(n + 32, "profile 0: too many aead_size (max 4)");
+		memcpy(big + off + 8 * (DMS_MAX_AEAD_SIZES + 1), enc + off + 8,
+		       n - off - 8);
+		put16(big + po + 2, pl + 8 * DMS_MAX_AEAD_SIZES);
+		memcpy(enc, big, n + 8 * DMS_MAX_AEAD_SIZES);
+		DBAD(n + 8 * DMS_MAX_AEAD_SIZES, "profile 0: too many aead_size (max 16)");
 	}
 }
 
@@ -581,7 +594,7 @@ TEST(codec_semantic_errors)
 	p = sample_policy();
 	p->n_profiles = 0;
 	n = encode(p);
-	DBAD(n, "needs 1 to 8 profiles");
+	DBAD(n, "needs 1 to 64 profiles");
 }
 
 TEST(codec_not_canonical)
