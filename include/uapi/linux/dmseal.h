@@ -40,6 +40,8 @@ enum dmseal_cmd {
 	DMSEAL_CMD_EVENT_PIN,
 	DMSEAL_CMD_EVENT_UNPIN,
 	DMSEAL_CMD_EVENT_SEAL,
+	/* enforcement stopped or resumed (DMSEAL_A_ENFORCING says which) */
+	DMSEAL_CMD_EVENT_ENFORCEMENT,
 
 	__DMSEAL_CMD_MAX,
 	DMSEAL_CMD_MAX = __DMSEAL_CMD_MAX - 1
@@ -68,6 +70,13 @@ enum dmseal_attr {
 	DMSEAL_A_REASON,		/* string: why a load was denied */
 	DMSEAL_A_BACKING_MAJOR,		/* u32: resolved backing device */
 	DMSEAL_A_BACKING_MINOR,		/* u32 */
+	/*
+	 * u8: 1 while every enforcement hook is live, proved by a call through
+	 * the same mechanism at the time of the request; 0 otherwise.
+	 */
+	DMSEAL_A_ENFORCING,
+	DMSEAL_A_ENFORCEMENT,		/* string: what enforces, or what broke */
+	DMSEAL_A_OPENS,			/* string: devices the target opened, "M:m M:m" */
 
 	__DMSEAL_A_MAX,
 	DMSEAL_A_MAX = __DMSEAL_A_MAX - 1
