@@ -7,6 +7,7 @@
 
 #include <linux/types.h>
 #include <linux/atomic.h>
+#include <linux/ftrace.h>
 #include <linux/device-mapper.h>
 #include <linux/dm-ioctl.h>
 #include <net/netlink.h>
@@ -14,7 +15,7 @@
 #include <linux/dmseal.h>
 #include "dmseal_core.h"
 
-#define DMSEAL_VERSION "0.1.0"
+#define DMSEAL_VERSION "0.2.0"
 
 /* --- seal.c: the one sealed policy ------------------------------------- */
 
@@ -55,99 +56,161 @@ struct dmseal_target_info {
 	const char *summary;
 	const char *profile;
 	const char *reason;
+	const char *opens;
 	dev_t backing;
 };
 
 int dmseal_netlink_init(void);
 void dmseal_netlink_exit(void);
 void dmseal_notify(u8 cmd, const struct dmseal_target_info *info, gfp_t gfp);
+void dmseal_notify_enforcement(bool enforcing, const char *what);
 int dmseal_fill_target(struct sk_buff *msg, const struct dmseal_target_info *t);
 void *dmseal_dump_put(struct sk_buff *skb, struct netlink_callback *cb);
 
-/* --- redirect.c: kprobe that hands a call to a process-context wrapper -- */
-
-#include <linux/kprobes.h>
+/* --- redirect.c: ftrace hooks that hand a call to a wrapper -------------- */
 
 /*
- * A probe on a function's entry whose handler only moves the instruction
- * pointer to @wrapper (same signature). The wrapper decides with the full
- * kernel available and calls the original through dmseal_redirect_call_*;
- * the passing mark lets that one call through the probe.
+ * A hook sends every call of a function to @wrapper, a function with the
+ * same signature that runs as if the caller had called it. The wrapper
+ * continues into the original through dmseal_hook_call(), which enters it
+ * just past its ftrace call site and so is not redirected again. Every
+ * wrapper ends with dmseal_hook_done().
+ *
+ * The ftrace_ops are permanent: while dmseal is loaded, the kernel refuses
+ * to switch function tracing off (sysctl kernel.ftrace_enabled=0).
  */
-struct dmseal_redirect {
-	struct kprobe kp;
-	const char *symbol;
+struct dmseal_hook {
+	const char *symbol;		/* "module:function" */
 	void *wrapper;
-	unsigned long func;		/* entry of the original function */
+	bool optional;			/* absent from some kernels' builds */
+	struct ftrace_ops ops;
+	unsigned long resume;		/* just past the ftrace call site */
 	bool armed;
 };
 
-struct dmseal_passing {
-	struct list_head node;
-	struct task_struct *task;
-	const struct dmseal_redirect *r;
-};
-
-int dmseal_redirect_arm(struct dmseal_redirect *r);
-void dmseal_redirect_disarm(struct dmseal_redirect *r);
-void dmseal_pass_begin(struct dmseal_passing *p, const struct dmseal_redirect *r);
-void dmseal_pass_end(struct dmseal_passing *p);
-/* Every wrapper ends with this: the probe took a module reference for it. */
-void dmseal_redirect_done(void);
-void dmseal_redirect_quiesce(void);
-/* Call the redirected function itself (enter.S): see there why not by pointer. */
+int dmseal_hook_arm(struct dmseal_hook *h);
+void dmseal_hook_disarm(struct dmseal_hook *h);
+int dmseal_hooks_arm(struct dmseal_hook *const *hooks, int n);
+void dmseal_hooks_disarm(struct dmseal_hook *const *hooks, int n);
+void dmseal_hook_done(void);
+/* Wait until no wrapper runs any more (after every hook is disarmed). */
+void dmseal_hooks_quiesce(void);
+/* Call the original of @h with up to five register arguments. */
+#define dmseal_hook_call(h, a1, a2, a3, a4, a5)				\
+	dmseal_enter((unsigned long)(a1), (unsigned long)(a2),		\
+		     (unsigned long)(a3), (unsigned long)(a4),		\
+		     (unsigned long)(a5), READ_ONCE((h)->resume))
 unsigned long dmseal_enter(unsigned long a1, unsigned long a2, unsigned long a3,
 			   unsigned long a4, unsigned long a5, unsigned long entry);
+/* The liveness of the mechanism itself (see redirect.c); 0 or an errno. */
+int dmseal_canary_init(void);
+void dmseal_watch_start(void);
+void dmseal_canary_exit(void);
+bool dmseal_enforcing(char *what, size_t len);
 
-/* --- pins.c -------------------------------------------------------------- */
+/* --- describe.c: what a target is, as dmseal compares it ------------------ */
 
-enum dmseal_pin_kind {
-	DMSEAL_PIN_CRYPT,
-	DMSEAL_PIN_INTEGRITY,
-	DMSEAL_PIN_OTHER,
+/* Storage behind one struct dms_tdesc (which points into it). */
+struct dmseal_tinfo {
+	void *cfg;			/* struct dms_crypt / dms_integrity */
+	u32 *devs;			/* devices the target opened */
+	int profile;			/* accepting profile, or -1 */
+	bool described;			/* cfg read back from the built target */
 };
 
-/* One accepted target: identity plus its parsed, secret-free parameters. */
-struct dmseal_pin {
-	struct list_head node;		/* in the live pins, once committed */
-	struct list_head pending;	/* in its table's pending pins */
-	u64 id;				/* 0 until committed */
-	const struct mapped_device *md;
-	dev_t devt;
-	sector_t start;
-	sector_t len;
-	enum dmseal_pin_kind kind;
-	char type[DMS_TARGET_NAME_MAX];
-	union {
-		struct dms_crypt crypt;
-		struct dms_integrity integrity;
-		u8 params_digest[DMSEAL_DIGEST_LEN];	/* other types */
-	};
-	dev_t backing;
-	int profile;
-	char name[DM_NAME_LEN];
-	char uuid[DM_UUID_LEN];
-	char summary[DMS_SUMMARY_MAX];
+/* A table, or the pinned live table of a device. */
+struct dmseal_desc {
+	u32 n;
+	u32 cap;
+	struct dms_tdesc *t;
+	struct dmseal_tinfo *info;
 };
 
-struct dmseal_pin *dmseal_pin_alloc(void);
-void dmseal_pin_free(struct dmseal_pin *pin);
-int dmseal_pin_check(const struct dmseal_pin *want, struct dms_reason *why);
-bool dmseal_pin_is_integrity(dev_t devt, u32 tag_size, struct dms_reason *why);
-bool dmseal_device_pinned(const struct mapped_device *md, sector_t start,
-			  int *profile);
-void dmseal_pins_commit(struct mapped_device *md, struct list_head *pending);
-void dmseal_pins_discard(struct list_head *pending);
-void dmseal_unpin_device(const struct mapped_device *md);
+int dmseal_desc_add(struct dmseal_desc *d, const char *type, sector_t start,
+		    sector_t len);
+int dmseal_desc_copy(struct dmseal_desc *dst, const struct dmseal_desc *src);
+void dmseal_desc_free(struct dmseal_desc *d);
+void dmseal_desc_summary(const struct dmseal_desc *d, u32 i, char *buf,
+			 size_t len);
+void dmseal_desc_opens(const struct dmseal_desc *d, u32 i, char *buf,
+		       size_t len);
+dev_t dmseal_desc_backing(const struct dmseal_desc *d, u32 i);
+
+/* The key fingerprints (keys.c). */
+int dmseal_keys_init(void);
+void dmseal_fingerprint(const u8 *key, size_t len, struct dms_fp *fp);
+int dmseal_fingerprint_hex(const char *s, const struct dms_span *span,
+			   struct dms_fp *fp);
+
+/* --- build.c: the target dm is constructing, per task ---------------------- */
+
+/*
+ * While dm_table_add_target() runs a target's constructor, the hooks inside
+ * it (dm_get_device, dm-crypt's key setters) find what to record here.
+ */
+struct dmseal_build {
+	struct list_head node;
+	struct task_struct *task;
+	const struct dmseal_sealed *sealed;
+	const char *type;
+	struct dm_target *ti;		/* the target being constructed */
+	u32 *devs;
+	u32 n_devs;
+	u32 cap_devs;
+	struct dms_fp key_fp;		/* from dm-crypt's key setter */
+	int key_reads;
+	int denied;			/* -EACCES from a hook, with why */
+	struct dms_reason why;
+};
+
+void dmseal_build_begin(struct dmseal_build *b, const struct dmseal_sealed *s,
+			const char *type);
+void dmseal_build_end(struct dmseal_build *b);
+struct dmseal_build *dmseal_build_current(void);
+int dmseal_devices_init(void);
+void dmseal_devices_exit(void);
+
+/* --- pins.c: what is live on governed devices ----------------------------- */
+
+/* Lookups for the checks made while a table is built (spinlock inside). */
+bool dmseal_dev_governed(dev_t devt);
+bool dmseal_md_pinned(const struct mapped_device *md);
+int dmseal_pin_compare(const struct mapped_device *md, const struct dmseal_desc *d,
+		       u32 i, bool whole, struct dms_reason *why);
+int dmseal_check_stack(const struct dms_crypt *c, struct dms_reason *why);
+bool dmseal_key_wipe_allowed(const struct mapped_device *md, sector_t start,
+			     bool *pinned);
 int dmseal_pins_dump(struct sk_buff *skb, struct netlink_callback *cb);
+int dmseal_pins_init(void);
 void dmseal_pins_exit(void);
+void dmseal_pins_free(void);
+bool dmseal_governed_fn(u32 dev, void *arg);
+int dmseal_table_rules(const struct dmseal_sealed *s, const struct dmseal_desc *d,
+		       bool pinned, bool in_scope, bool *governed,
+		       struct dms_reason *why);
 
-/* --- hook.c, message.c: the enforcement points ----------------------------- */
+/* --- tables.c: table loads, and the table records swap checks read -------- */
 
-int dmseal_hook_init(void);
-void dmseal_hook_exit(void);
-int dmseal_message_init(void);
-void dmseal_message_exit(void);
+struct dmseal_table;
+int dmseal_tables_init(void);
+void dmseal_tables_exit(void);
+void dmseal_tables_free(void);
+struct dmseal_table *dmseal_table_find(struct dm_table *t);
+const struct dmseal_desc *dmseal_table_desc(const struct dmseal_table *tab);
+bool dmseal_table_usable(const struct dmseal_table *tab, struct dms_reason *why);
+bool dmseal_table_in_scope(const struct dmseal_table *tab);
+int dmseal_check_governed_table(const struct dmseal_sealed *s,
+				struct dmseal_desc *d, struct dms_reason *why);
+
+/* --- message.c: dm-crypt's key messages and key setters ------------------- */
+
+int dmseal_crypt_init(void);
+void dmseal_crypt_exit(void);
+bool dmseal_crypt_hooks_armed(void);
+const char *dmseal_crypt_hooks_state(void);
+
+/* --- denials -------------------------------------------------------------- */
+
 void dmseal_deny(const struct dmseal_target_info *info);
 bool dmseal_md_names(struct mapped_device *md, char *name, char *uuid);
 

@@ -1,39 +1,87 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The other way to change a live crypt volume: target messages.
+ * dm-crypt: its key messages, and the key it reads from the keyring.
  *
  * "key set <key>" swaps the key of a running dm-crypt device and "key wipe"
  * drops it, without any table load. On a pinned device both are refused,
  * except "key wipe" where the device's profile allows it (suspend flows).
  *
- * crypt_message() is static in dm_crypt, which can come and go: a module
- * notifier arms the redirect whenever dm_crypt is loaded.
+ * A keyring key is read by dm-crypt's constructor itself (request_key in the
+ * loading task, then set_key_user() or set_key_encrypted() under the key's
+ * semaphore). Hooking those setters gives the fingerprint of exactly the
+ * bytes dm-crypt copies: nothing can change the keyring between dmseal's
+ * look at the key and dm-crypt's, because they are the same look.
+ *
+ * All of these are static functions of dm_crypt, which can come and go: a
+ * module notifier arms the hooks whenever dm_crypt is loaded and fails its
+ * load if they cannot be armed. A crypt target is refused whenever they are
+ * not armed (tables.c), so no ambiguity of "not loaded" versus "not found"
+ * can let one through.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/string.h>
+#include <linux/key.h>
+#include <keys/user-type.h>
+#include <keys/encrypted-type.h>
+#include <keys/trusted-type.h>
 
 #include "dmseal.h"
 
 static int dmseal_crypt_message(struct dm_target *ti, unsigned int argc,
 				char **argv, char *result, unsigned int maxlen);
+static int dmseal_set_key_user(void *cc, struct key *key);
+static int dmseal_set_key_encrypted(void *cc, struct key *key);
+static int dmseal_set_key_trusted(void *cc, struct key *key);
 
-static struct dmseal_redirect message_redirect = {
+static struct dmseal_hook message_hook = {
 	.symbol = "dm_crypt:crypt_message",
 	.wrapper = dmseal_crypt_message,
 };
 
+static struct dmseal_hook set_key_user_hook = {
+	.symbol = "dm_crypt:set_key_user",
+	.wrapper = dmseal_set_key_user,
+};
+
+/* Only where the kernel has ENCRYPTED_KEYS / TRUSTED_KEYS. */
+static struct dmseal_hook set_key_encrypted_hook = {
+	.symbol = "dm_crypt:set_key_encrypted",
+	.wrapper = dmseal_set_key_encrypted,
+	.optional = true,
+};
+
+static struct dmseal_hook set_key_trusted_hook = {
+	.symbol = "dm_crypt:set_key_trusted",
+	.wrapper = dmseal_set_key_trusted,
+	.optional = true,
+};
+
+static struct dmseal_hook *const crypt_hooks[] = {
+	&set_key_user_hook,
+	&set_key_encrypted_hook,
+	&set_key_trusted_hook,
+	&message_hook,
+};
+
 /* Serialises arming against dm_crypt's module events. */
-static DEFINE_MUTEX(message_lock);
+static DEFINE_MUTEX(crypt_lock);
+static bool crypt_armed;
 
-static bool key_wipe_allowed(int profile)
+bool dmseal_crypt_hooks_armed(void)
 {
-	const struct dms_profile *pr = dmseal_profile(profile);
-
-	return pr && pr->allow_key_wipe;
+	return READ_ONCE(crypt_armed);
 }
+
+const char *dmseal_crypt_hooks_state(void)
+{
+	return READ_ONCE(crypt_armed) ? "hooks armed" :
+	       "not loaded (crypt targets refused until it is)";
+}
+
+/* --- key messages ------------------------------------------------------------ */
 
 static int message_deny(struct dm_target *ti, const char *what)
 {
@@ -57,67 +105,123 @@ static int message_deny(struct dm_target *ti, const char *what)
 static int dmseal_crypt_message(struct dm_target *ti, unsigned int argc,
 				char **argv, char *result, unsigned int maxlen)
 {
-	struct dmseal_passing pass;
-	int profile = -1;
+	struct mapped_device *md = dm_table_get_md(ti->table);
+	bool pinned, wipe_ok;
 	int ret;
 
 	/* dm-crypt matches its message words case-insensitively: so do we. */
-	if (argc >= 2 && !strcasecmp(argv[0], "key") &&
-	    dmseal_device_pinned(dm_table_get_md(ti->table), ti->begin, &profile)) {
-		if (strcasecmp(argv[1], "wipe")) {
+	if (argc >= 2 && !strcasecmp(argv[0], "key")) {
+		wipe_ok = dmseal_key_wipe_allowed(md, ti->begin, &pinned);
+		if (pinned && strcasecmp(argv[1], "wipe")) {
 			ret = message_deny(ti, "message 'key set' on a pinned device");
 			goto out;
 		}
-		if (!key_wipe_allowed(profile)) {
+		if (pinned && !wipe_ok) {
 			ret = message_deny(ti, "message 'key wipe' not allowed by the profile");
 			goto out;
 		}
 	}
-	dmseal_pass_begin(&pass, &message_redirect);
-	ret = (int)dmseal_enter((unsigned long)ti, argc, (unsigned long)argv,
-				(unsigned long)result, maxlen,
-				message_redirect.func);
-	dmseal_pass_end(&pass);
+	ret = (int)dmseal_hook_call(&message_hook, ti, argc, argv, result, maxlen);
 out:
-	dmseal_redirect_done();
+	dmseal_hook_done();
 	return ret;
 }
 
-/* -ENOENT: dm_crypt is not loaded (at init); the notifier arms it later. */
-static int message_arm(void)
+/* --- key setters -------------------------------------------------------------- */
+
+/*
+ * Called with key->sem held for reading, by dm-crypt's constructor (and by
+ * "key set", which finds no build). The payload may not be what dm-crypt
+ * accepts (wrong length): then dm-crypt fails the target anyway.
+ */
+static void key_seen(const void *data, size_t len)
+{
+	struct dmseal_build *b = dmseal_build_current();
+
+	if (!b)
+		return;
+	b->key_reads++;
+	if (data)
+		dmseal_fingerprint(data, len, &b->key_fp);
+}
+
+static int dmseal_set_key_user(void *cc, struct key *key)
+{
+	const struct user_key_payload *ukp = user_key_payload_locked(key);
+	int ret;
+
+	key_seen(ukp ? ukp->data : NULL, ukp ? ukp->datalen : 0);
+	ret = (int)dmseal_hook_call(&set_key_user_hook, cc, key, 0, 0, 0);
+	dmseal_hook_done();
+	return ret;
+}
+
+static int dmseal_set_key_encrypted(void *cc, struct key *key)
+{
+	const struct encrypted_key_payload *ekp = key->payload.data[0];
+	int ret;
+
+	key_seen(ekp ? ekp->decrypted_data : NULL,
+		 ekp ? ekp->decrypted_datalen : 0);
+	ret = (int)dmseal_hook_call(&set_key_encrypted_hook, cc, key, 0, 0, 0);
+	dmseal_hook_done();
+	return ret;
+}
+
+static int dmseal_set_key_trusted(void *cc, struct key *key)
+{
+	const struct trusted_key_payload *tkp = key->payload.data[0];
+	int ret;
+
+	key_seen(tkp ? tkp->key : NULL, tkp ? tkp->key_len : 0);
+	ret = (int)dmseal_hook_call(&set_key_trusted_hook, cc, key, 0, 0, 0);
+	dmseal_hook_done();
+	return ret;
+}
+
+/* --- arming with dm_crypt ------------------------------------------------------ */
+
+static int crypt_arm(void)
 {
 	int ret;
 
-	mutex_lock(&message_lock);
-	ret = dmseal_redirect_arm(&message_redirect);
-	mutex_unlock(&message_lock);
-	if (ret && ret != -ENOENT)
-		pr_err("cannot probe %s: %d\n", message_redirect.symbol, ret);
+	mutex_lock(&crypt_lock);
+	ret = dmseal_hooks_arm(crypt_hooks, ARRAY_SIZE(crypt_hooks));
+	WRITE_ONCE(crypt_armed, !ret);
+	mutex_unlock(&crypt_lock);
 	return ret;
 }
 
-static void message_disarm(void)
+static void crypt_disarm(void)
 {
-	mutex_lock(&message_lock);
-	dmseal_redirect_disarm(&message_redirect);
-	mutex_unlock(&message_lock);
+	mutex_lock(&crypt_lock);
+	WRITE_ONCE(crypt_armed, false);
+	dmseal_hooks_disarm(crypt_hooks, ARRAY_SIZE(crypt_hooks));
+	mutex_unlock(&crypt_lock);
 }
 
 static int dmseal_module_event(struct notifier_block *nb, unsigned long state,
 			       void *data)
 {
 	struct module *mod = data;
+	int ret;
 
 	if (strcmp(mod->name, "dm_crypt"))
 		return NOTIFY_DONE;
 	/*
-	 * COMING: text is final and no crypt target exists yet. A dm_crypt
-	 * whose key messages we cannot gate does not get to load.
+	 * COMING: text is final and ftrace knows its functions; no crypt
+	 * target exists yet. A dm_crypt we cannot hook does not get to load.
 	 */
-	if (state == MODULE_STATE_COMING)
-		return notifier_from_errno(message_arm());
+	if (state == MODULE_STATE_COMING) {
+		ret = crypt_arm();
+		if (ret)
+			pr_err("refusing dm_crypt: its key hooks cannot be armed (%d)\n",
+			       ret);
+		return notifier_from_errno(ret);
+	}
+	/* GOING: before ftrace forgets the module's functions */
 	if (state == MODULE_STATE_GOING)
-		message_disarm();
+		crypt_disarm();
 	return NOTIFY_DONE;
 }
 
@@ -125,23 +229,27 @@ static struct notifier_block dmseal_module_nb = {
 	.notifier_call = dmseal_module_event,
 };
 
-int __init dmseal_message_init(void)
+int __init dmseal_crypt_init(void)
 {
 	int ret;
 
 	ret = register_module_notifier(&dmseal_module_nb);
 	if (ret)
 		return ret;
-	ret = message_arm();
-	if (ret && ret != -ENOENT) {
-		unregister_module_notifier(&dmseal_module_nb);
-		return ret;
+	/* loaded now if it can be: then arming must work, or dmseal fails */
+	request_module("dm-crypt");
+	ret = crypt_arm();
+	if (ret == -ENOENT) {
+		pr_info("dm_crypt not loaded: crypt targets are refused until it is\n");
+		ret = 0;
 	}
-	return 0;
+	if (ret)
+		unregister_module_notifier(&dmseal_module_nb);
+	return ret;
 }
 
-void dmseal_message_exit(void)
+void dmseal_crypt_exit(void)
 {
 	unregister_module_notifier(&dmseal_module_nb);
-	message_disarm();
+	crypt_disarm();
 }

@@ -58,8 +58,12 @@ static int dmseal_fill_status(struct sk_buff *msg)
 {
 	const struct dmseal_sealed *s = dmseal_sealed_get();
 	u8 expected[DMSEAL_DIGEST_LEN];
+	char what[96];
+	bool enforcing = dmseal_enforcing(what, sizeof(what));
 
 	if (nla_put_string(msg, DMSEAL_A_VERSION, DMSEAL_VERSION) ||
+	    nla_put_u8(msg, DMSEAL_A_ENFORCING, enforcing) ||
+	    nla_put_string(msg, DMSEAL_A_ENFORCEMENT, what) ||
 	    nla_put_u8(msg, DMSEAL_A_SEALED, !!s) ||
 	    (s && dmseal_put_digest(msg, DMSEAL_A_DIGEST, s->digest)) ||
 	    (dmseal_expected_digest(expected) &&
@@ -237,6 +241,7 @@ int dmseal_fill_target(struct sk_buff *msg, const struct dmseal_target_info *t)
 	    dmseal_put_str(msg, DMSEAL_A_SUMMARY, t->summary) ||
 	    dmseal_put_str(msg, DMSEAL_A_PROFILE, t->profile) ||
 	    dmseal_put_str(msg, DMSEAL_A_REASON, t->reason) ||
+	    dmseal_put_str(msg, DMSEAL_A_OPENS, t->opens) ||
 	    (t->backing && dmseal_put_dev(msg, DMSEAL_A_BACKING_MAJOR,
 					  DMSEAL_A_BACKING_MINOR, t->backing)))
 		return -EMSGSIZE;
@@ -277,6 +282,27 @@ void dmseal_notify(u8 cmd, const struct dmseal_target_info *info, gfp_t gfp)
 	}
 	genlmsg_end(msg, hdr);
 	dmseal_multicast(msg, gfp);
+}
+
+void dmseal_notify_enforcement(bool enforcing, const char *what)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!dmseal_listening())
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &dmseal_family, 0,
+			  DMSEAL_CMD_EVENT_ENFORCEMENT);
+	if (!hdr || nla_put_u8(msg, DMSEAL_A_ENFORCING, enforcing) ||
+	    nla_put_string(msg, DMSEAL_A_ENFORCEMENT, what)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	dmseal_multicast(msg, GFP_KERNEL);
 }
 
 static void dmseal_notify_seal(const struct dmseal_sealed *s)

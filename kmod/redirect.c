@@ -1,178 +1,278 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Redirects: a kprobe on a function's entry that sends the call to a wrapper
- * with the same signature.
+ * Hooks: every call of a device-mapper function goes to a dmseal wrapper.
  *
- * A kprobe handler runs with preemption disabled; deciding on a table load
- * needs the device name (a sleeping lock), allocations and lookup_bdev. So
- * the handler only moves the instruction pointer to the wrapper, which then
- * runs as if the caller had called it, in the caller's process context. The
- * wrapper calls the original through its entry; a passing mark for this task
- * and this redirect lets exactly that call through the probe.
+ * Deciding on a table load needs the device name (a sleeping lock),
+ * allocations and calls into device-mapper, so dmseal does not decide in an
+ * ftrace callback. The callback only moves the instruction pointer to a
+ * wrapper with the function's own signature, which then runs as if the
+ * caller had called it, in the caller's process context. The wrapper
+ * continues into the original just past its ftrace call site, so that call
+ * is not redirected again: no per-task marks, no recursion to tell apart.
  *
- * On kprobes-on-ftrace, a changed instruction pointer is honoured only when
- * the probe has a post_handler (it is then armed with IPMODIFY), so every
- * redirect gets an empty one.
+ * The ftrace_ops carry FTRACE_OPS_FL_PERMANENT. While one is registered,
+ * "sysctl kernel.ftrace_enabled=0" fails with EBUSY instead of silently
+ * switching every hook off, and ftrace refuses to register one while
+ * function tracing is off. FTRACE_OPS_FL_IPMODIFY makes each hook the only
+ * one that may redirect its function: a live patch or another redirecting
+ * probe of the same function fails to register instead of racing dmseal.
+ * This is what livepatch itself does (kernel/livepatch/patch.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/delay.h>
-#include <linux/kallsyms.h>
+#include <linux/kprobes.h>
 #include <linux/sched.h>
-#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/rcupdate.h>
 
 #include "dmseal.h"
 
-/* Taken from kprobe handlers: a raw lock, held for a list walk only. */
-static DEFINE_RAW_SPINLOCK(passing_lock);
-static LIST_HEAD(passing);
-
-/* Wrappers between a redirect and their dmseal_redirect_done(). */
+/* Wrappers between their redirect and their dmseal_hook_done(). */
 static atomic_t inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(inflight_wq);
 
-static bool dmseal_is_passing(const struct dmseal_redirect *r)
+static void notrace dmseal_hook_entry(unsigned long ip, unsigned long parent_ip,
+				      struct ftrace_ops *ops,
+				      struct ftrace_regs *fregs)
 {
-	const struct dmseal_passing *p;
-	unsigned long flags;
-	bool found = false;
+	struct dmseal_hook *h = container_of(ops, struct dmseal_hook, ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
 
-	raw_spin_lock_irqsave(&passing_lock, flags);
-	list_for_each_entry(p, &passing, node) {
-		if (p->task == current && p->r == r) {
-			found = true;
-			break;
+	/* SAVE_REGS guarantees regs; without them there is nothing to move */
+	if (WARN_ON_ONCE(!regs))
+		return;
+	/* ip is the call site: the original continues right after it */
+	WRITE_ONCE(h->resume, ip + MCOUNT_INSN_SIZE);
+	atomic_inc(&inflight);
+	instruction_pointer_set(regs, (unsigned long)h->wrapper);
+}
+
+/* The last thing every wrapper does. */
+void dmseal_hook_done(void)
+{
+	if (atomic_dec_and_test(&inflight))
+		wake_up_all(&inflight_wq);
+}
+
+/*
+ * After every hook is disarmed (unregister_ftrace_function() waits for
+ * callbacks and trampolines), wait for the wrappers already running, then
+ * for every task to leave the few instructions of ours that follow their
+ * dmseal_hook_done(): a task passes a quiescent state of RCU-tasks only by
+ * a voluntary switch or in user space, never inside that tail.
+ */
+void dmseal_hooks_quiesce(void)
+{
+	wait_event(inflight_wq, !atomic_read(&inflight));
+	synchronize_rcu_tasks();
+}
+
+/*
+ * The address of "module:function" (the bare name when device-mapper is
+ * built in). kallsyms_lookup_name() is not exported; registering a kprobe,
+ * disabled so it never fires, resolves the same way and is undone at once.
+ */
+static unsigned long symbol_address(const char *symbol)
+{
+	const char *bare = strchr(symbol, ':');
+	struct kprobe kp = {
+		.symbol_name = symbol,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret == -ENOENT && bare) {
+		memset(&kp, 0, sizeof(kp));
+		kp.symbol_name = bare + 1;
+		kp.flags = KPROBE_FLAG_DISABLED;
+		ret = IS_BUILTIN(CONFIG_BLK_DEV_DM) ? register_kprobe(&kp) : -ENOENT;
+	}
+	if (ret)
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+static int hook_filter(struct dmseal_hook *h, unsigned long addr)
+{
+	h->ops.func = dmseal_hook_entry;
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		       FTRACE_OPS_FL_PERMANENT;
+	/* maps a function's start to its ftrace call site, past an endbr64 */
+	return ftrace_set_filter_ip(&h->ops, addr, 0, 0);
+}
+
+static int hook_arm_at(struct dmseal_hook *h, unsigned long addr)
+{
+	int ret;
+
+	memset(&h->ops, 0, sizeof(h->ops));
+	ret = hook_filter(h, addr);
+	if (ret) {
+		pr_err("%s cannot be traced (%d)\n", h->symbol, ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&h->ops);
+	if (ret) {
+		if (ret == -EBUSY)
+			pr_err("cannot hook %s: function tracing is off (kernel.ftrace_enabled=0) or another user redirects it\n",
+			       h->symbol);
+		else
+			pr_err("cannot hook %s (%d)\n", h->symbol, ret);
+		ftrace_free_filter(&h->ops);
+		return ret;
+	}
+	h->armed = true;
+	return 0;
+}
+
+/* -ENOENT: the function does not exist (its module is not loaded). */
+int dmseal_hook_arm(struct dmseal_hook *h)
+{
+	unsigned long addr;
+
+	if (h->armed)
+		return 0;
+	addr = symbol_address(h->symbol);
+	if (!addr)
+		return -ENOENT;
+	return hook_arm_at(h, addr);
+}
+
+void dmseal_hook_disarm(struct dmseal_hook *h)
+{
+	if (!h->armed)
+		return;
+	unregister_ftrace_function(&h->ops);
+	ftrace_free_filter(&h->ops);
+	h->armed = false;
+}
+
+/* All of @hooks or none: a partly armed set would enforce half a rule. */
+int dmseal_hooks_arm(struct dmseal_hook *const *hooks, int n)
+{
+	int i, ret;
+
+	for (i = 0; i < n; i++) {
+		ret = dmseal_hook_arm(hooks[i]);
+		if (ret == -ENOENT && hooks[i]->optional)
+			continue;
+		if (ret) {
+			if (ret == -ENOENT)
+				pr_err("%s not found\n", hooks[i]->symbol);
+			goto err;
 		}
 	}
-	raw_spin_unlock_irqrestore(&passing_lock, flags);
-	return found;
+	return 0;
+err:
+	while (--i >= 0)
+		dmseal_hook_disarm(hooks[i]);
+	return ret;
 }
 
-void dmseal_pass_begin(struct dmseal_passing *p, const struct dmseal_redirect *r)
+void dmseal_hooks_disarm(struct dmseal_hook *const *hooks, int n)
 {
-	unsigned long flags;
-
-	p->task = current;
-	p->r = r;
-	raw_spin_lock_irqsave(&passing_lock, flags);
-	list_add(&p->node, &passing);
-	raw_spin_unlock_irqrestore(&passing_lock, flags);
+	while (--n >= 0)
+		dmseal_hook_disarm(hooks[n]);
 }
 
-void dmseal_pass_end(struct dmseal_passing *p)
-{
-	unsigned long flags;
+/* --- the canary: is the mechanism itself alive? ----------------------------- */
 
-	raw_spin_lock_irqsave(&passing_lock, flags);
-	list_del(&p->node);
-	raw_spin_unlock_irqrestore(&passing_lock, flags);
+/*
+ * A function of ours hooked exactly like the device-mapper functions: it
+ * returns 0, its wrapper returns 1. Calling it proves, at that moment, that
+ * ftrace still redirects calls to dmseal. A periodic check reports a change
+ * as an event (and in the kernel log), whatever the cause.
+ */
+static noinline int dmseal_canary(void)
+{
+	barrier();
+	return 0;
 }
 
-static int dmseal_redirect_pre(struct kprobe *kp, struct pt_regs *regs)
+static int dmseal_canary_wrapper(void)
 {
-	struct dmseal_redirect *r = container_of(kp, struct dmseal_redirect, kp);
-
-	if (dmseal_is_passing(r))
-		return 0;
-	/*
-	 * The wrapper is our code: keep the module until it returns. Failing
-	 * means the module is already going away, unsealed (sealing pins the
-	 * module), and an absent dmseal enforces nothing either.
-	 */
-	if (!try_module_get(THIS_MODULE))
-		return 0;
-	atomic_inc(&inflight);
-	instruction_pointer_set(regs, (unsigned long)r->wrapper);
+	dmseal_hook_done();
 	return 1;
 }
 
-static void dmseal_redirect_post(struct kprobe *kp, struct pt_regs *regs,
-				 unsigned long flags)
+static struct dmseal_hook canary_hook = {
+	.symbol = "dmseal:dmseal_canary",
+	.wrapper = dmseal_canary_wrapper,
+};
+
+/* Called through a pointer the compiler cannot see through. */
+static int (*volatile canary_call)(void) = dmseal_canary;
+
+static bool canary_alive(void)
 {
+	return canary_hook.armed && canary_call() == 1;
 }
 
-void dmseal_redirect_done(void)
-{
-	atomic_dec(&inflight);
-	module_put(THIS_MODULE);
-}
+#define DMSEAL_WATCH_INTERVAL	(5 * HZ)
+static bool watch_state = true;
+static void dmseal_watch(struct work_struct *work);
+static DECLARE_DELAYED_WORK(watch_work, dmseal_watch);
 
-/*
- * A failing module init frees our code whatever the module's refcount: wait
- * for the wrappers the probes sent before they were disarmed.
- */
-void dmseal_redirect_quiesce(void)
+static void dmseal_watch(struct work_struct *work)
 {
-	while (atomic_read(&inflight))
-		usleep_range(1000, 2000);
-}
+	char what[96];
+	bool now = dmseal_enforcing(what, sizeof(what));
 
-/*
- * The probe may sit past the entry (after an IBT endbr64, at the fentry
- * call), but the original must be called at its entry: kallsyms tells the
- * offset of the probe inside its function.
- */
-static int dmseal_redirect_entry(struct dmseal_redirect *r)
-{
-	char sym[KSYM_SYMBOL_LEN];
-	unsigned long off, size;
-	const char *name = strchr(r->symbol, ':');
-	const char *plus;
-
-	name = name ? name + 1 : r->symbol;
-	sprint_symbol(sym, (unsigned long)r->kp.addr);
-	plus = sym + strlen(name);
-	if (strncmp(sym, name, strlen(name)) || *plus != '+' ||
-	    sscanf(plus, "+%lx/%lx", &off, &size) != 2 || off >= size) {
-		pr_err("cannot find the entry of %s (probe at %s)\n",
-		       r->symbol, sym);
-		return -ENOENT;
+	if (now != watch_state) {
+		if (now)
+			pr_warn("enforcement resumed: %s\n", what);
+		else
+			pr_crit("enforcement stopped: %s\n", what);
+		dmseal_notify_enforcement(now, what);
+		watch_state = now;
 	}
-	/* published before enable_kprobe(), whose text patching orders it */
-	r->func = (unsigned long)r->kp.addr - off;
-	return 0;
+	schedule_delayed_work(&watch_work, DMSEAL_WATCH_INTERVAL);
 }
 
-static int dmseal_redirect_register(struct dmseal_redirect *r,
-				    const char *symbol)
+/*
+ * Whether dmseal enforces right now, with what says so (or what broke) in
+ * @what: the canary went through ftrace, and dm-crypt's hooks are armed
+ * whenever dm_crypt is loaded.
+ */
+bool dmseal_enforcing(char *what, size_t len)
 {
-	memset(&r->kp, 0, sizeof(r->kp));
-	r->kp.symbol_name = symbol;
-	/* armed only once the entry is known: a call must never find func 0 */
-	r->kp.flags = KPROBE_FLAG_DISABLED;
-	r->kp.pre_handler = dmseal_redirect_pre;
-	r->kp.post_handler = dmseal_redirect_post;
-	return register_kprobe(&r->kp);
+	if (!canary_alive()) {
+		snprintf(what, len, "ftrace no longer redirects calls to dmseal");
+		return false;
+	}
+	snprintf(what, len, "ftrace hooks live; dm_crypt: %s",
+		 dmseal_crypt_hooks_state());
+	return true;
 }
 
-int dmseal_redirect_arm(struct dmseal_redirect *r)
+int dmseal_canary_init(void)
 {
-	const char *bare = strchr(r->symbol, ':');
-	int ret;
+	int ret = hook_arm_at(&canary_hook, (unsigned long)dmseal_canary);
 
-	if (r->armed)
-		return 0;
-	ret = dmseal_redirect_register(r, r->symbol);
-	/* "module:symbol" names no module when device-mapper is built in */
-	if (ret && bare && IS_BUILTIN(CONFIG_BLK_DEV_DM))
-		ret = dmseal_redirect_register(r, bare + 1);
 	if (ret)
 		return ret;
-	ret = dmseal_redirect_entry(r);
-	if (!ret)
-		ret = enable_kprobe(&r->kp);
-	if (ret) {
-		unregister_kprobe(&r->kp);
-		return ret;
+	if (canary_call() != 1) {
+		pr_err("ftrace does not redirect calls on this kernel\n");
+		dmseal_hook_disarm(&canary_hook);
+		return -EOPNOTSUPP;
 	}
-	r->armed = true;
 	return 0;
 }
 
-void dmseal_redirect_disarm(struct dmseal_redirect *r)
+/* Once dmseal is complete: from then on a change of state is reported. */
+void dmseal_watch_start(void)
 {
-	if (!r->armed)
-		return;
-	unregister_kprobe(&r->kp);
-	r->armed = false;
+	schedule_delayed_work(&watch_work, DMSEAL_WATCH_INTERVAL);
+}
+
+void dmseal_canary_exit(void)
+{
+	cancel_delayed_work_sync(&watch_work);
+	dmseal_hook_disarm(&canary_hook);
 }

@@ -5,7 +5,8 @@
 # zstd-compressed newc cpio): busybox-static plus the real tools the tests
 # drive (kmod, cryptsetup, integritysetup, dmsetup, e2fsprogs, keyctl,
 # setpriv) with their shared libraries and loader; the part of the kernel's
-# module tree the guest needs (device-mapper, virtio, ext4, and ALL of crypto,
+# module tree the guest needs (every device-mapper target, md raid, loop,
+# virtio, ext4, and ALL of crypto,
 # which dm-crypt pulls in through request_module at table load); dmseal.ko as
 # extra/dmseal.ko with a fresh depmod so `modprobe dmseal` works; dmsealctl if
 # built; the installed selftests in /selftests; /demo.sh; and /init.
@@ -86,9 +87,11 @@ mkdir -p "$DSTMOD"
 	cd "$SRCMOD"
 	{
 		# shellcheck disable=SC2035
-		ls -d kernel/drivers/md/dm-mod.ko* kernel/drivers/md/dm-crypt.ko* \
-			kernel/drivers/md/dm-integrity.ko* kernel/drivers/md/dm-bufio.ko* \
-			kernel/drivers/md/dm-zero.ko* \
+		# every device-mapper target (the consumer rules are tested on
+		# cache, snapshot, mirror, raid ...), md's raid for dm-raid, loop
+		ls -d kernel/drivers/md/dm-*.ko* kernel/drivers/md/persistent-data/*.ko* \
+			kernel/drivers/md/raid*.ko* kernel/drivers/md/md-mod.ko* \
+			kernel/drivers/block/loop.ko* \
 			kernel/drivers/block/virtio_blk.ko* kernel/drivers/char/virtio_console.ko* \
 			kernel/fs/mbcache.ko* 2>/dev/null || true
 		for d in kernel/drivers/virtio kernel/fs/ext4 kernel/fs/jbd2 kernel/lib \

@@ -41,12 +41,13 @@ CRY_TABLE="0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 0 1 i
 
 PLAN=48
 # shellcheck source=lib/ktap.sh
-. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
+. "$DIR/lib/ktap.sh"
+# shellcheck source=lib/dmst.sh
+. "$DIR/lib/dmst.sh"
 
-MON=
 KEYS=
 cleanup() {
-	[ -n "$MON" ] && kill "$MON" 2>/dev/null
+	monitor_stop
 	for d in dmst-null dmst-essiv dmst-short dmst-hex dmst-noint dmst-discard \
 		dmst-intr dmst-inthash dmst-intlegacy dmst-onvdb dmst-onlin dmst-mix1 \
 		dmst-mix2 dmst-zero dmst-zero3 dmst-lin dmst-lin2 $CRY $INT; do
@@ -85,7 +86,7 @@ fi
 if grep -q '^sealed=0' "$T/status"; then
 	diag "nothing sealed yet: sealing data/policy.json"
 	if command -v dmsealctl >/dev/null 2>&1; then
-		dmsealctl policy load "$POLICY" >"$T/out" 2>&1
+		dmsealctl policy load "${DMSEAL_TEST_POLICY:-$POLICY}" >"$T/out" 2>&1
 	else
 		"$TOOL" seal >"$T/out" 2>&1
 	fi
@@ -101,79 +102,15 @@ DENIED0=$(status_field denied)
 NDENY=0
 
 # --- events -----------------------------------------------------------------------
-"$TOOL" monitor 900 >"$T/events" 2>&1 &
-MON=$!
-i=0
-while ! grep -q '^ready' "$T/events" 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if ! grep -q '^ready' "$T/events"; then
-	indent "$T/events"
-	diag "no event monitor: falling back to the (ratelimited) kernel log"
-	kill "$MON" 2>/dev/null
-	MON=
-fi
-
-# where the next denial will show up
-events_mark() {
-	if [ -n "$MON" ]; then wc -l <"$T/events"; else dmesg | wc -l; fi
-}
-# deny_reasons DEV MARK: the reasons of the denials of DEV after MARK, one a
-# line (nothing if none came within 3 s)
-deny_reasons() {
-	i=0
-	while :; do
-		if [ -n "$MON" ]; then
-			r=$(tail -n +$(($2 + 1)) "$T/events" | grep "^deny .* name=$1 reason=" |
-				sed 's/.* reason=//')
-		else
-			r=$(dmesg | tail -n +$(($2 + 1)) | grep "dmseal: denied .* of $1 (" |
-				sed 's/.*): //')
-		fi
-		[ -n "$r" ] && { echo "$r"; return; }
-		[ $i -ge 30 ] && return
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-# expect_denied NAME DEV REGEX CMD...: CMD fails and dmseal denied DEV with a
-# reason matching REGEX (grep -E; "" accepts any reason)
-expect_denied() {
-	name=$1 dev=$2 re=$3
-	shift 3
-	m=$(events_mark)
-	"$@" >"$T/out" 2>&1
-	rc=$?
-	reasons=$(deny_reasons "$dev" "$m")
-	NDENY=$((NDENY + 1))
-	# a device that should never have loaded must not linger for later cases
-	case $dev in
+monitor_start
+# a device that should never have loaded must not linger for later cases
+deny_case() {
+	expect_denied "$@"
+	case $2 in
 	"$CRY" | "$INT") ;;
-	*) gone "$dev" || dmsetup remove "$dev" >/dev/null 2>&1 ;;
+	*) gone "$2" || dmsetup remove "$2" >/dev/null 2>&1 ;;
 	esac
-	if [ $rc -ne 0 ] && [ -n "$reasons" ] &&
-		{ [ -z "$re" ] || echo "$reasons" | grep -qE -- "$re"; }; then
-		ok "$name"
-		echo "$reasons" | sed 's/^/#   denied: /'
-	else
-		nok "$name"
-		diag "  command exit $rc; expected a dmseal denial of $dev matching /$re/; got:"
-		echo "${reasons:-<no deny event>}" | sed 's/^/#   denied: /'
-		indent "$T/out"
-	fi
 }
-# a dm device's "major:minor"
-devno() { dmsetup info -c --noheadings -o major,minor "$1" 2>/dev/null | tr -d ' '; }
-blkno() { cat "/sys/class/block/${1#/dev/}/dev"; }
-mknodes() { [ -b "/dev/mapper/$1" ] || dmsetup mknodes "$1" >/dev/null 2>&1; }
-# create NAME TABLE: dmsetup create, output into $T/out
-create() {
-	dmsetup create "$1" --table "$2" >"$T/out" 2>&1 && mknodes "$1"
-}
-gone() { ! dmsetup info "$1" >/dev/null 2>&1; }
-pins() { "$TOOL" pins >"$T/pins" 2>&1; }
-pin_of() { grep " name=$1 summary=" "$T/pins"; }
 # pin_is NAME TYPE PROFILE BACKING LEN: its pin line says so ("" = any profile)
 pin_is() {
 	l=$(pin_of "$1")
@@ -217,7 +154,7 @@ luks_open() { cryptsetup open --key-file "$T/luks.key" $VDA $LUKS >"$T/out" 2>&1
 
 # 512-byte sectors (cryptsetup's default on this disk): the profile wants 4096
 if luks_format 512; then
-	expect_denied "cryptsetup open, 512-byte sectors: refused (ephemeral wants 4096)" \
+	deny_case "cryptsetup open, 512-byte sectors: refused (ephemeral wants 4096)" \
 		$LUKS 'sector size 512' luks_open
 	pins
 	check "  ... and cryptsetup left no device and no pin behind" \
@@ -285,38 +222,38 @@ check "rmmod / modprobe -r with pinned live volumes refused; pins unchanged" \
 		cmp -s '$T/pins.before' '$T/pins'"
 
 # --- denied: crypt parameters ------------------------------------------------------------
-expect_denied "cipher_null refused" dmst-null 'cipher_null' \
+deny_case "cipher_null refused" dmst-null 'cipher_null' \
 	create dmst-null "0 8 crypt cipher_null-ecb - 0 $VDB $SCRATCH"
-expect_denied "cipher not in any profile (aes-cbc-essiv:sha256) refused" dmst-essiv \
+deny_case "cipher not in any profile (aes-cbc-essiv:sha256) refused" dmst-essiv \
 	"cipher 'aes-cbc-essiv:sha256'" \
 	create dmst-essiv "0 8 crypt aes-cbc-essiv:sha256 $HEX32 0 $VDB $SCRATCH"
-expect_denied "key too short (:64:logon, the profile says 96) refused" dmst-short '64-byte key' \
+deny_case "key too short (:64:logon, the profile says 96) refused" dmst-short '64-byte key' \
 	create dmst-short "0 $CRY_LEN crypt $C :64:logon:dmseal-test:k64 0 /dev/mapper/$INT 0 1 integrity:32:aead"
-expect_denied "inline hex key refused (logon only)" dmst-hex 'hex keys not allowed' \
+deny_case "inline hex key refused (logon only)" dmst-hex 'hex keys not allowed' \
 	create dmst-hex "0 $CRY_LEN crypt $C $HEX96 0 /dev/mapper/$INT 0 1 integrity:32:aead"
 # These two are shaped for the "ephemeral" profile (key cryptsetup:..., 4 KiB
 # sectors) so that the one rule they break is the reason dmseal reports: with
 # a dmseal-test: key the reason would be the ephemeral profile's key prefix.
-expect_denied "crypt without integrity:32:aead refused (integrity required)" dmst-noint \
+deny_case "crypt without integrity:32:aead refused (integrity required)" dmst-noint \
 	'integrity required' \
 	create dmst-noint "0 $CRY_LEN crypt $C :96:logon:cryptsetup:dmst-noint 0 /dev/mapper/$INT 0 1 sector_size:4096"
-expect_denied "crypt with allow_discards refused" dmst-discard 'allow_discards' \
+deny_case "crypt with allow_discards refused" dmst-discard 'allow_discards' \
 	create dmst-discard "0 $CRY_LEN crypt $C :96:logon:cryptsetup:dmst-discard 0 /dev/mapper/$INT 0 3 integrity:32:aead sector_size:4096 allow_discards"
 
 # --- denied: integrity parameters (on the scratch area) ----------------------------------
-expect_denied "dm-integrity mode R refused" dmst-intr 'mode R' \
+deny_case "dm-integrity mode R refused" dmst-intr 'mode R' \
 	create dmst-intr "0 8 integrity $VDB $SCRATCH 32 R 1 fix_padding"
-expect_denied "dm-integrity keyed internal_hash without fix_hmac refused" dmst-inthash 'fix_hmac' \
+deny_case "dm-integrity keyed internal_hash without fix_hmac refused" dmst-inthash 'fix_hmac' \
 	create dmst-inthash "0 8 integrity $VDB $SCRATCH 32 J 2 fix_padding internal_hash:hmac(sha256):$HEX32"
-expect_denied "dm-integrity legacy_recalculate refused" dmst-intlegacy 'legacy_recalculate' \
+deny_case "dm-integrity legacy_recalculate refused" dmst-intlegacy 'legacy_recalculate' \
 	create dmst-intlegacy "0 8 integrity $VDB $SCRATCH 32 J 2 fix_padding legacy_recalculate"
 
 # --- denied: the stack rule ----------------------------------------------------------------
-expect_denied "crypt straight on $VDB (no pinned dm-integrity below) refused" dmst-onvdb \
+deny_case "crypt straight on $VDB (no pinned dm-integrity below) refused" dmst-onvdb \
 	'not a dm-integrity device' \
 	create dmst-onvdb "0 8 crypt $C :96:logon:dmseal-test:k1 0 $VDB $SCRATCH 1 integrity:32:aead"
 if create dmst-lin "0 8192 linear $VDB $SCRATCH"; then
-	expect_denied "crypt on a dm-linear device refused" dmst-onlin 'not a dm-integrity device' \
+	deny_case "crypt on a dm-linear device refused" dmst-onlin 'not a dm-integrity device' \
 		create dmst-onlin "0 8 crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/dmst-lin 0 1 integrity:32:aead"
 	dmsetup remove dmst-lin >/dev/null 2>&1
 else
@@ -325,11 +262,11 @@ else
 fi
 printf '0 8 linear %s %s\n8 %s crypt %s :96:logon:dmseal-test:k1 0 /dev/mapper/%s 0 1 integrity:32:aead\n' \
 	$VDB $SCRATCH $CRY_LEN "$C" $INT >"$T/mix1"
-expect_denied "a table mixing linear and crypt refused" dmst-mix1 'linear' \
+deny_case "a table mixing linear and crypt refused" dmst-mix1 'linear' \
 	sh -c "dmsetup create dmst-mix1 <'$T/mix1'"
 printf '0 %s crypt %s :96:logon:dmseal-test:k1 0 /dev/mapper/%s 0 1 integrity:32:aead\n%s 8 linear %s %s\n' \
 	$CRY_LEN "$C" $INT $CRY_LEN $VDB $SCRATCH >"$T/mix2"
-expect_denied "a table mixing crypt and linear (crypt first) refused" dmst-mix2 'linear' \
+deny_case "a table mixing crypt and linear (crypt first) refused" dmst-mix2 'linear' \
 	sh -c "dmsetup create dmst-mix2 <'$T/mix2'"
 # "zero" is in the policy's other_targets: a governed table may hold it, in
 # any position, and it is pinned with the rest; an unlisted type anywhere in
@@ -345,7 +282,7 @@ if dmsetup create dmst-zero <"$T/zero1" >"$T/out" 2>&1; then
 	check "  ... and its identical reload is accepted" [ $rc -eq 0 ]
 	dmsetup clear dmst-zero >/dev/null 2>&1
 	printf '0 8 error\n8 %s\n' "$ZCRY" >"$T/zero2"
-	expect_denied "  ... a reload swapping its zero target for error (unlisted) refused" dmst-zero \
+	deny_case "  ... a reload swapping its zero target for error (unlisted) refused" dmst-zero \
 		"'error' at sector 0" \
 		sh -c "dmsetup load dmst-zero <'$T/zero2'"
 	dmsetup remove dmst-zero >/dev/null 2>&1
@@ -356,41 +293,42 @@ else
 	nok "  ... a reload swapping its zero target for error (unlisted) refused"
 fi
 printf '0 8 zero\n8 8 linear %s %s\n16 %s\n' $VDB $SCRATCH "$ZCRY" >"$T/zero3"
-expect_denied "zero (listed), linear (not), crypt: refused for the linear target" dmst-zero3 \
+deny_case "zero (listed), linear (not), crypt: refused for the linear target" dmst-zero3 \
 	"'linear' at sector 8" sh -c "dmsetup create dmst-zero3 <'$T/zero3'"
 
 # --- denied: reloads of the live dmsetup volume ----------------------------------------------
 dmsetup table --showkeys $CRY >"$T/live_before" 2>&1
-reload() { # DEV TABLE
+load_clear() { # DEV TABLE
 	dmsetup load "$1" --table "$2"
 	r=$?
 	# a reload that got through must not be resumed later by accident
 	[ $r -eq 0 ] && dmsetup clear "$1" >/dev/null 2>&1
 	return $r
 }
-expect_denied "reload changing the cipher refused" $CRY 'cipher' \
-	reload $CRY "0 $CRY_LEN crypt aes-xts-plain64 :64:logon:dmseal-test:k64 0 /dev/mapper/$INT 0"
-expect_denied "reload changing the key reference refused" $CRY 'pinned key reference' \
-	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k2 0 /dev/mapper/$INT 0 1 integrity:32:aead"
-expect_denied "reload changing the backing device (another pinned integrity device) refused" \
+# aes-xts with a hex key is what the "hexkey" profile allows: the pin refuses
+deny_case "reload changing the cipher (to one another profile allows) refused" $CRY 'pinned cipher' \
+	load_clear $CRY "0 $CRY_LEN crypt aes-xts-plain64 $(hexbytes 64) 0 /dev/mapper/$INT 0"
+deny_case "reload changing the key reference refused" $CRY 'pinned key reference' \
+	load_clear $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k2 0 /dev/mapper/$INT 0 1 integrity:32:aead"
+deny_case "reload changing the backing device (another pinned integrity device) refused" \
 	$CRY 'pinned backing device' \
-	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/${LUKS}_dif 0 1 integrity:32:aead"
-expect_denied "reload changing the offset refused" $CRY 'pinned offset' \
-	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 8 1 integrity:32:aead"
-expect_denied "reload changing iv_offset refused" $CRY 'pinned iv_offset' \
-	reload $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 8 /dev/mapper/$INT 0 1 integrity:32:aead"
-expect_denied "reload swapping the crypt target for linear refused" $CRY 'linear' \
-	reload $CRY "0 $CRY_LEN linear $VDB $SCRATCH"
-expect_denied "reload of the pinned dm-integrity device with mode D refused" $INT 'pinned mode' \
-	reload $INT "0 $INT_LEN integrity $VDB 0 32 D 1 fix_padding"
+	load_clear $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/${LUKS}_dif 0 1 integrity:32:aead"
+deny_case "reload changing the offset refused" $CRY 'pinned offset' \
+	load_clear $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 0 /dev/mapper/$INT 8 1 integrity:32:aead"
+deny_case "reload changing iv_offset refused" $CRY 'pinned iv_offset' \
+	load_clear $CRY "0 $CRY_LEN crypt $C :96:logon:dmseal-test:k1 8 /dev/mapper/$INT 0 1 integrity:32:aead"
+deny_case "reload swapping the crypt target for linear refused" $CRY 'linear' \
+	load_clear $CRY "0 $CRY_LEN linear $VDB $SCRATCH"
+deny_case "reload of the pinned dm-integrity device with mode D refused" $INT 'pinned mode' \
+	load_clear $INT "0 $INT_LEN integrity $VDB 0 32 D 1 fix_padding"
 
 # --- denied: key messages on the pinned crypt device (suspended, as dm-crypt wants) --------
 if dmsetup suspend $CRY >"$T/out" 2>&1; then
-	expect_denied "message 'key set :96:logon:...' refused" $CRY 'key set' \
+	deny_case "message 'key set :96:logon:...' refused" $CRY 'key set' \
 		dmsetup message $CRY 0 key set :96:logon:dmseal-test:k1
-	expect_denied "message 'key set <hex>' refused" $CRY 'key set' \
+	deny_case "message 'key set <hex>' refused" $CRY 'key set' \
 		dmsetup message $CRY 0 key set "$HEX96"
-	expect_denied "message 'key wipe' refused (allow_key_wipe false)" $CRY 'key wipe' \
+	deny_case "message 'key wipe' refused (allow_key_wipe false)" $CRY 'key wipe' \
 		dmsetup message $CRY 0 key wipe
 	dmsetup resume $CRY >"$T/out" 2>&1 || indent "$T/out"
 else

@@ -177,13 +177,15 @@ static DMST_UNUSED void dmst_profile_common(struct dms_profile *pr)
  */
 static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason *why)
 {
-	struct dms_profile *eph, *plain;
+	struct dms_profile *eph, *hex, *plain;
 
 	memset(p, 0, sizeof(*p));
 	p->scope = DMS_SCOPE_ALL;
 	p->n_other_targets = 1;
 	strcpy(p->other_targets[0], "zero");
-	p->n_profiles = 2;
+	p->n_consumers = 1;
+	strcpy(p->consumers[0], "linear");
+	p->n_profiles = 3;
 
 	eph = &p->profiles[0];
 	dmst_profile_common(eph);
@@ -191,7 +193,25 @@ static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason 
 	strcpy(eph->key_desc_prefix, "cryptsetup:");
 	eph->sector_sizes = 4096;
 
-	plain = &p->profiles[1];
+	/* plain aes-xts with inline keys, and standalone dm-integrity */
+	hex = &p->profiles[1];
+	strcpy(hex->name, "hexkey");
+	hex->n_ciphers = 1;
+	strcpy(hex->ciphers[0].spec, "aes-xts-plain64");
+	hex->ciphers[0].key_size = 64;
+	hex->key_forms = DMS_KEY_HEX;
+	hex->sector_sizes = 512 | 4096;
+	hex->int_modes = DMS_MODE_BIT('J') | DMS_MODE_BIT('D') | DMS_MODE_BIT('B');
+	hex->n_tag_sizes = 2;
+	hex->tag_sizes[0] = 4;
+	hex->tag_sizes[1] = 32;
+	hex->block_sizes = 512 | 4096;
+	hex->int_require = DMS_INT_FIX_PADDING | DMS_INT_FIX_HMAC;
+	hex->n_internal_hash = 2;
+	strcpy(hex->internal_hash[0], "crc32c");
+	strcpy(hex->internal_hash[1], "hmac(sha256)");
+
+	plain = &p->profiles[2];
 	dmst_profile_common(plain);
 	strcpy(plain->name, "plain");
 	strcpy(plain->key_desc_prefix, "dmseal-test:");
@@ -620,6 +640,8 @@ struct dmst_status {
 	uint8_t expected[DMSEAL_DIGEST_LEN];
 	uint64_t allowed, denied;
 	uint32_t pins;
+	int enforcing;			/* -1: not reported */
+	char enforcement[256];
 };
 
 static DMST_UNUSED int dmst_status_cb(const struct nlmsghdr *nlh, const void *attrs,
@@ -649,6 +671,10 @@ static DMST_UNUSED int dmst_status_cb(const struct nlmsghdr *nlh, const void *at
 	st->allowed = dmst_nla_uint(tb[DMSEAL_A_ALLOWED]);
 	st->denied = dmst_nla_uint(tb[DMSEAL_A_DENIED]);
 	st->pins = (uint32_t)dmst_nla_uint(tb[DMSEAL_A_PINS]);
+	st->enforcing = tb[DMSEAL_A_ENFORCING] ?
+			(int)dmst_nla_uint(tb[DMSEAL_A_ENFORCING]) : -1;
+	dmst_nla_str(tb[DMSEAL_A_ENFORCEMENT], st->enforcement,
+		     sizeof(st->enforcement));
 	return 0;
 }
 
@@ -660,29 +686,49 @@ static DMST_UNUSED int dmst_status(struct dmst_nl *nl, struct dmst_status *st)
 }
 
 /* A pin or event message as one line of text (secret-free by contract). */
+/*
+ * A string attribute, escaped for a "key=value" line: names, uuids and
+ * types are chosen by whoever loads a table (dms_escape). "-" if absent.
+ */
+static DMST_UNUSED const char *dmst_nla_esc(const struct nlattr *a, char *out,
+					   size_t cap, unsigned int flags)
+{
+	char raw[4096];
+
+	if (!dmst_nla_str(a, raw, sizeof(raw))[0])
+		return "-";
+	dms_escape(raw, strlen(raw), out, cap, flags);
+	return out;
+}
+
 static DMST_UNUSED void dmst_target_line(const void *attrs, size_t alen, char *out,
 					 size_t cap)
 {
 	const struct nlattr *tb[DMSEAL_A_MAX + 1];
-	char name[256], uuid[256], type[64], profile[64], summary[1024], reason[512];
+	char name[1024], uuid[1024], type[128], profile[64], text[4096], opens[512];
+	char *c;
 
 	dmst_parse(attrs, alen, tb, DMSEAL_A_MAX);
+	dmst_nla_esc(tb[DMSEAL_A_OPENS], opens, sizeof(opens), 0);
+	for (c = opens; *c; c++)
+		if (*c == ' ')
+			*c = ',';
 	snprintf(out, cap,
-		 "dev=%u:%u type=%s start=%llu len=%llu backing=%u:%u profile=%s uuid=%s name=%s %s=%s",
+		 "dev=%u:%u type=%s start=%llu len=%llu backing=%u:%u profile=%s opens=%s uuid=%s name=%s %s=%s",
 		 (unsigned int)dmst_nla_uint(tb[DMSEAL_A_DEV_MAJOR]),
 		 (unsigned int)dmst_nla_uint(tb[DMSEAL_A_DEV_MINOR]),
-		 dmst_nla_str(tb[DMSEAL_A_TARGET_TYPE], type, sizeof(type))[0] ? type : "-",
+		 dmst_nla_esc(tb[DMSEAL_A_TARGET_TYPE], type, sizeof(type), DMS_ESC_SPACE),
 		 (unsigned long long)dmst_nla_uint(tb[DMSEAL_A_TARGET_START]),
 		 (unsigned long long)dmst_nla_uint(tb[DMSEAL_A_TARGET_LEN]),
 		 (unsigned int)dmst_nla_uint(tb[DMSEAL_A_BACKING_MAJOR]),
 		 (unsigned int)dmst_nla_uint(tb[DMSEAL_A_BACKING_MINOR]),
-		 dmst_nla_str(tb[DMSEAL_A_PROFILE], profile, sizeof(profile))[0] ? profile : "-",
-		 dmst_nla_str(tb[DMSEAL_A_DEV_UUID], uuid, sizeof(uuid))[0] ? uuid : "-",
-		 dmst_nla_str(tb[DMSEAL_A_DEV_NAME], name, sizeof(name))[0] ? name : "-",
+		 dmst_nla_esc(tb[DMSEAL_A_PROFILE], profile, sizeof(profile), DMS_ESC_SPACE),
+		 opens,
+		 dmst_nla_esc(tb[DMSEAL_A_DEV_UUID], uuid, sizeof(uuid), DMS_ESC_SPACE),
+		 dmst_nla_esc(tb[DMSEAL_A_DEV_NAME], name, sizeof(name), DMS_ESC_SPACE),
 		 tb[DMSEAL_A_REASON] ? "reason" : "summary",
-		 tb[DMSEAL_A_REASON] ?
-			dmst_nla_str(tb[DMSEAL_A_REASON], reason, sizeof(reason)) :
-			dmst_nla_str(tb[DMSEAL_A_SUMMARY], summary, sizeof(summary)));
+		 dmst_nla_esc(tb[DMSEAL_A_REASON] ? tb[DMSEAL_A_REASON] :
+			      tb[DMSEAL_A_SUMMARY], text, sizeof(text), 0));
 }
 
 /*
@@ -744,6 +790,7 @@ static DMST_UNUSED const char *dmst_event_name(uint8_t cmd)
 	case DMSEAL_CMD_EVENT_PIN: return "pin";
 	case DMSEAL_CMD_EVENT_UNPIN: return "unpin";
 	case DMSEAL_CMD_EVENT_SEAL: return "seal";
+	case DMSEAL_CMD_EVENT_ENFORCEMENT: return "enforcement";
 	}
 	return "other";
 }

@@ -6,13 +6,18 @@
  *
  *   dmseal_tool status        one line: sealed=0|1 digest=HEX|- expected=HEX|-
  *                             allowed=N denied=N pins=N version=V
+ *                             enforcing=0|1|- enforcement=TEXT
  *   dmseal_tool pins          one line per pinned target:
  *                             pin dev=M:m type=T start=N len=N backing=M:m
- *                                 profile=P uuid=U name=NAME summary=...
+ *                                 profile=P opens=M:m,... uuid=U name=NAME
+ *                                 summary=...
+ *                             (type, uuid and name with dms_escape(), so that
+ *                             a name cannot forge a field or a line)
  *   dmseal_tool monitor [S]   join "events"; print "ready", then one line per
  *                             event for S seconds (default 600):
  *                             deny|pin|unpin dev=... name=NAME reason|summary=...
  *                             seal digest=HEX
+ *                             enforcement enforcing=0|1 what=TEXT
  *   dmseal_tool digest        SHA-256 of the built-in test policy (the canonical
  *                             encoding of data/policy.json)
  *   dmseal_tool seal          load (seal) the built-in test policy
@@ -58,9 +63,11 @@ static int cmd_status(void)
 		dmst_hex(st.digest, DMSEAL_DIGEST_LEN, d);
 	if (st.have_expected)
 		dmst_hex(st.expected, DMSEAL_DIGEST_LEN, e);
-	printf("sealed=%d digest=%s expected=%s allowed=%llu denied=%llu pins=%u version=%s\n",
+	printf("sealed=%d digest=%s expected=%s allowed=%llu denied=%llu pins=%u version=%s enforcing=%s enforcement=%s\n",
 	       st.sealed, d, e, (unsigned long long)st.allowed,
-	       (unsigned long long)st.denied, st.pins, st.version);
+	       (unsigned long long)st.denied, st.pins, st.version,
+	       st.enforcing < 0 ? "-" : st.enforcing ? "1" : "0",
+	       st.enforcement[0] ? st.enforcement : "-");
 	dmst_nl_close(&nl);
 	return 0;
 }
@@ -103,6 +110,13 @@ static int event_cb(uint8_t cmd, const void *attrs, size_t alen, void *arg)
 		if (tb[DMSEAL_A_DIGEST] && dmst_nla_len(tb[DMSEAL_A_DIGEST]) == DMSEAL_DIGEST_LEN)
 			dmst_hex(dmst_nla_data(tb[DMSEAL_A_DIGEST]), DMSEAL_DIGEST_LEN, hex);
 		printf("seal digest=%s\n", hex);
+	} else if (cmd == DMSEAL_CMD_EVENT_ENFORCEMENT) {
+		char what[512];
+
+		dmst_parse(attrs, alen, tb, DMSEAL_A_MAX);
+		printf("enforcement enforcing=%d what=%s\n",
+		       (int)dmst_nla_uint(tb[DMSEAL_A_ENFORCING]),
+		       dmst_nla_esc(tb[DMSEAL_A_ENFORCEMENT], what, sizeof(what), 0));
 	} else {
 		dmst_target_line(attrs, alen, line, sizeof(line));
 		printf("%s %s\n", dmst_event_name(cmd), line);

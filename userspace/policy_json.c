@@ -437,11 +437,21 @@ static int parse_crypt(struct pctx *c, struct json_object *o, struct dms_profile
 	return r;
 }
 
+static int tag_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
+{
+	struct dms_profile *pr = arg;
+
+	if (to_u32(c, v, 1, 1024, &pr->tag_sizes[i]))
+		return -EINVAL;
+	pr->n_tag_sizes = i + 1;
+	return 0;
+}
+
 static int parse_integrity(struct pctx *c, struct json_object *o,
 			   struct dms_profile *pr)
 {
 	static const char *const keys[] = {
-		"modes", "tag_size", "block_sizes", "require_fix_padding",
+		"modes", "tag_size", "tag_sizes", "block_sizes", "require_fix_padding",
 		"require_fix_hmac", "internal_hash", "journal_crypt",
 		"journal_mac", "allow_recalculate", "allow_reset_recalculate",
 		"allow_legacy_recalculate", "allow_meta_device",
@@ -457,13 +467,16 @@ static int parse_integrity(struct pctx *c, struct json_object *o,
 		return -EINVAL;
 	if (get_array(c, o, "modes", true, 4, int_mode, &pr->int_modes))
 		return -EINVAL;
-	ts = get(c, o, "tag_size", true);
-	if (!ts)
-		return -EINVAL;
-	n = push_key(c, "tag_size");
-	r = to_u32(c, ts, 1, 1024, &pr->tag_sizes[0]);
-	pr->n_tag_sizes = 1;
-	pop(c, n);
+	ts = json_object_object_get_ex(o, "tag_sizes", NULL) ? NULL :
+	     get(c, o, "tag_size", true);
+	if (ts) {
+		n = push_key(c, "tag_size");
+		r = to_u32(c, ts, 1, 1024, &pr->tag_sizes[0]);
+		pr->n_tag_sizes = 1;
+		pop(c, n);
+	} else {
+		r = get_array(c, o, "tag_sizes", true, DMS_MAX_TAG_SIZES, tag_elem, pr);
+	}
 	if (r || get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
 	    parse_flag(c, o, "require_fix_padding", true, &pr->int_require,
 		       DMS_INT_FIX_PADDING) ||
@@ -564,9 +577,11 @@ static int parse_scope(struct pctx *c, struct json_object *o, struct dms_policy 
 static int parse_policy(struct pctx *c, struct json_object *root, struct dms_policy *p)
 {
 	static const char *const keys[] = {
-		"version", "scope", "other_targets", "profiles", NULL };
+		"version", "scope", "other_targets", "consumers", "profiles", NULL };
 	struct strlist ot = { &p->other_targets[0][0], DMS_TARGET_NAME_MAX,
 			      &p->n_other_targets };
+	struct strlist co = { &p->consumers[0][0], DMS_TARGET_NAME_MAX,
+			      &p->n_consumers };
 	struct json_object *v;
 	uint32_t ver;
 	size_t n;
@@ -592,6 +607,7 @@ static int parse_policy(struct pctx *c, struct json_object *root, struct dms_pol
 	}
 	if (get_array(c, root, "other_targets", false, DMS_MAX_OTHER_TARGETS,
 		      str_elem, &ot) ||
+	    get_array(c, root, "consumers", false, DMS_MAX_CONSUMERS, str_elem, &co) ||
 	    get_array(c, root, "profiles", true, DMS_MAX_PROFILES, profile_elem, p))
 		return -EINVAL;
 	if (!p->n_profiles)
@@ -767,6 +783,9 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 	json_object_object_add(root, "other_targets",
 			       str_list(&p->other_targets[0][0], DMS_TARGET_NAME_MAX,
 					p->n_other_targets));
+	json_object_object_add(root, "consumers",
+			       str_list(&p->consumers[0][0], DMS_TARGET_NAME_MAX,
+					p->n_consumers));
 	for (i = 0; i < p->n_profiles && i < DMS_MAX_PROFILES; i++) {
 		const struct dms_profile *pr = &p->profiles[i];
 		struct json_object *jp = json_object_new_object();
@@ -814,7 +833,14 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 				json_object_array_add(modes, json_object_new_string(m));
 			}
 		json_object_object_add(in, "modes", modes);
-		json_object_object_add(in, "tag_size", json_object_new_int64(pr->tag_sizes[0]));
+		{
+			struct json_object *tl = json_object_new_array();
+			uint32_t t;
+
+			for (t = 0; t < pr->n_tag_sizes; t++)
+				json_object_array_add(tl, json_object_new_int64(pr->tag_sizes[t]));
+			json_object_object_add(in, "tag_sizes", tl);
+		}
 		json_object_object_add(in, "block_sizes", size_list(pr->block_sizes));
 		add_bool(in, "require_fix_padding", pr->int_require & DMS_INT_FIX_PADDING);
 		add_bool(in, "require_fix_hmac", pr->int_require & DMS_INT_FIX_HMAC);

@@ -338,7 +338,7 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 	if ((pr->int_require & DMS_INT_FIX_HMAC) &&
 	    (t->flags & (DMS_INT_INTERNAL_HASH | DMS_INT_JOURNAL_MAC)) &&
 	    !(t->flags & DMS_INT_FIX_HMAC))
-		return deny(why, pr, "fix_hmac required with a keyed internal_hash or journal_mac");
+		return deny(why, pr, "fix_hmac required with internal_hash or journal_mac");
 	for (i = 0; i < ARRAY_SIZE(dms_int_allow_names); i++) {
 		u32 f = dms_int_allow_names[i].flag;
 		char msg[48];
@@ -352,19 +352,21 @@ static int int_flags(const struct dms_profile *pr, const struct dms_integrity *t
 	return int_alg(pr, t, why);
 }
 
+/* *depth: how far the target got through the profile (see crypt_profile). */
 static int int_profile(const struct dms_profile *pr,
 		       const struct dms_integrity *t, struct dms_reason *why,
-		       bool *mode_ok)
+		       int *depth)
 {
 	u64 bs = t->num[DMS_INT_BLOCK_SIZE] ? t->num[DMS_INT_BLOCK_SIZE] : 512;
 
-	*mode_ok = pr->int_modes & DMS_MODE_BIT(t->mode);
-	if (!*mode_ok) {
+	*depth = 0;
+	if (!(pr->int_modes & DMS_MODE_BIT(t->mode))) {
 		snprintf(why->msg, sizeof(why->msg),
 			 "profile '%s': integrity mode %c not allowed", pr->name,
 			 t->mode);
 		return -EACCES;
 	}
+	*depth = 1;
 	if (!u32_listed(pr->n_tag_sizes, DMS_MAX_TAG_SIZES, pr->tag_sizes,
 			t->tag_size)) {
 		snprintf(why->msg, sizeof(why->msg),
@@ -372,12 +374,18 @@ static int int_profile(const struct dms_profile *pr,
 			 t->tag_size);
 		return -EACCES;
 	}
+	*depth = 2;
 	if (bs < 512 || bs > 4096 || (bs & (bs - 1)) || !(pr->block_sizes & bs)) {
 		snprintf(why->msg, sizeof(why->msg),
 			 "profile '%s': block size %llu not allowed", pr->name,
 			 (unsigned long long)bs);
 		return -EACCES;
 	}
+	*depth = 3;
+	/* an algorithm the profile lists makes it the profile that was meant */
+	if (t->flags & (DMS_INT_INTERNAL_HASH | DMS_INT_JOURNAL_CRYPT |
+			DMS_INT_JOURNAL_MAC) && !int_alg(pr, t, why))
+		*depth = 4;
 	return int_flags(pr, t, why);
 }
 
@@ -394,7 +402,7 @@ int dms_check_integrity(const struct dms_policy *p,
 			const struct dms_integrity *t, struct dms_reason *why)
 {
 	struct dms_reason tmp;
-	bool mode_ok, have_match = false;
+	int depth, best = -1;
 	u32 i;
 
 	if (!int_sane(t))
@@ -404,11 +412,13 @@ int dms_check_integrity(const struct dms_policy *p,
 				  "integrity mode R (recovery, no checks) is never allowed");
 	set_reason(why, "policy has no profiles");
 	for (i = 0; i < p->n_profiles && i < DMS_MAX_PROFILES; i++) {
-		if (!int_profile(&p->profiles[i], t, &tmp, &mode_ok))
+		if (!int_profile(&p->profiles[i], t, &tmp, &depth))
 			return i;
-		if (why && (i == 0 || (mode_ok && !have_match)))
+		/* the first profile that got furthest gives the reason */
+		if (why && depth > best)
 			memcpy(why, &tmp, sizeof(tmp));
-		have_match |= mode_ok;
+		if (depth > best)
+			best = depth;
 	}
 	return -EACCES;
 }

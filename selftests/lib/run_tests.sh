@@ -20,6 +20,11 @@ if [ -f settings ]; then
 	[ -n "$t" ] && timeout=$t
 fi
 
+# KSFT_ONLY="prog ..." runs just those (for working on one test)
+if [ $# -eq 0 ] && [ -n "${KSFT_ONLY:-}" ]; then
+	# shellcheck disable=SC2086
+	set -- $KSFT_ONLY
+fi
 if [ $# -eq 0 ] && [ -f kselftest-list.txt ]; then
 	# shellcheck disable=SC2046
 	set -- $(cat kselftest-list.txt)
