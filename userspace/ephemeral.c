@@ -155,6 +155,17 @@ static int map_cipher(const struct dms_cipher_rule *rule, struct plan *pl,
 	const char *s = rule->spec;
 	size_t i;
 
+	/*
+	 * A rule with integrity_key_size only accepts tables that carry
+	 * dm-crypt's integrity_key_size:N option, which the LUKS2 tables of
+	 * libcryptsetup do not: say so rather than load a table that is denied.
+	 */
+	if (rule->integrity_key_size) {
+		snprintf(why, cap,
+			 "cipher rule '%s' requires integrity_key_size:%u, which libcryptsetup's LUKS2 tables do not use",
+			 s, rule->integrity_key_size);
+		return -EOPNOTSUPP;
+	}
 	if (!strcmp(s, "aes-xts-plain64")) {
 		if (rule->key_size != 32 && rule->key_size != 64) {
 			snprintf(why, cap, "aes-xts-plain64 needs a 32 or 64 byte key, the policy says %u",

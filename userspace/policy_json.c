@@ -352,7 +352,8 @@ static int str_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 
 static int cipher_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 {
-	static const char *const keys[] = { "spec", "key_size", NULL };
+	static const char *const keys[] = {
+		"spec", "key_size", "integrity_key_size", NULL };
 	struct dms_profile *pr = arg;
 	struct dms_cipher_rule *rule = &pr->ciphers[i];
 	struct json_object *ks;
@@ -371,6 +372,18 @@ static int cipher_elem(struct pctx *c, struct json_object *v, size_t i, void *ar
 	pop(c, n);
 	if (r)
 		return r;
+	/* optional: 0 (the default) means the table may not use the option */
+	ks = get(c, v, "integrity_key_size", false);
+	if (ks) {
+		n = push_key(c, "integrity_key_size");
+		r = to_u32(c, ks, 0, 511, &rule->integrity_key_size);
+		if (!r && rule->integrity_key_size >= rule->key_size)
+			r = perr(c, "%u must be smaller than key_size (%u)",
+				 rule->integrity_key_size, rule->key_size);
+		pop(c, n);
+		if (r)
+			return r;
+	}
 	pr->n_ciphers = i + 1;
 	return 0;
 }
@@ -437,11 +450,43 @@ static int parse_crypt(struct pctx *c, struct json_object *o, struct dms_profile
 	return r;
 }
 
+/*
+ * "tag_sizes": [N, ...], or the older "tag_size": N as a list of one. The
+ * canonical form (policy format/show) always writes "tag_sizes".
+ */
+static int parse_tag_sizes(struct pctx *c, struct json_object *o,
+			   struct dms_profile *pr)
+{
+	struct u32list tl = { pr->tag_sizes, &pr->n_tag_sizes, 1, 1024 };
+	struct json_object *one = get(c, o, "tag_size", false);
+	struct json_object *list = get(c, o, "tag_sizes", false);
+	size_t n;
+	int r;
+
+	if (one && list)
+		return perr(c, "give tag_sizes or tag_size, not both");
+	if (!one && !list)
+		return perr(c, "tag_sizes: missing (required; tag_size is also accepted)");
+	if (one) {
+		n = push_key(c, "tag_size");
+		r = to_u32(c, one, 1, 1024, &pr->tag_sizes[0]);
+		pop(c, n);
+		if (!r)
+			pr->n_tag_sizes = 1;
+		return r;
+	}
+	if (get_array(c, o, "tag_sizes", true, DMS_MAX_TAG_SIZES, u32_elem, &tl))
+		return -EINVAL;
+	if (!pr->n_tag_sizes)
+		return perr(c, "tag_sizes: at least one tag size is needed");
+	return 0;
+}
+
 static int parse_integrity(struct pctx *c, struct json_object *o,
 			   struct dms_profile *pr)
 {
 	static const char *const keys[] = {
-		"modes", "tag_size", "block_sizes", "require_fix_padding",
+		"modes", "tag_size", "tag_sizes", "block_sizes", "require_fix_padding",
 		"require_fix_hmac", "internal_hash", "journal_crypt",
 		"journal_mac", "allow_recalculate", "allow_reset_recalculate",
 		"allow_legacy_recalculate", "allow_meta_device",
@@ -449,22 +494,11 @@ static int parse_integrity(struct pctx *c, struct json_object *o,
 	struct strlist ih = { &pr->internal_hash[0][0], DMS_ALG_MAX, &pr->n_internal_hash };
 	struct strlist jc = { &pr->journal_crypt[0][0], DMS_ALG_MAX, &pr->n_journal_crypt };
 	struct strlist jm = { &pr->journal_mac[0][0], DMS_ALG_MAX, &pr->n_journal_mac };
-	struct json_object *ts;
-	size_t n;
-	int r;
-
 	if (want_type(c, o, json_type_object) || check_keys(c, o, keys))
 		return -EINVAL;
-	if (get_array(c, o, "modes", true, 4, int_mode, &pr->int_modes))
-		return -EINVAL;
-	ts = get(c, o, "tag_size", true);
-	if (!ts)
-		return -EINVAL;
-	n = push_key(c, "tag_size");
-	r = to_u32(c, ts, 1, 1024, &pr->tag_sizes[0]);
-	pr->n_tag_sizes = 1;
-	pop(c, n);
-	if (r || get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
+	if (get_array(c, o, "modes", true, 4, int_mode, &pr->int_modes) ||
+	    parse_tag_sizes(c, o, pr) ||
+	    get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
 	    parse_flag(c, o, "require_fix_padding", true, &pr->int_require,
 		       DMS_INT_FIX_PADDING) ||
 	    parse_flag(c, o, "require_fix_hmac", true, &pr->int_require,
@@ -564,9 +598,11 @@ static int parse_scope(struct pctx *c, struct json_object *o, struct dms_policy 
 static int parse_policy(struct pctx *c, struct json_object *root, struct dms_policy *p)
 {
 	static const char *const keys[] = {
-		"version", "scope", "other_targets", "profiles", NULL };
+		"version", "scope", "other_targets", "consumers", "profiles", NULL };
 	struct strlist ot = { &p->other_targets[0][0], DMS_TARGET_NAME_MAX,
 			      &p->n_other_targets };
+	struct strlist co = { &p->consumers[0][0], DMS_TARGET_NAME_MAX,
+			      &p->n_consumers };
 	struct json_object *v;
 	uint32_t ver;
 	size_t n;
@@ -592,6 +628,8 @@ static int parse_policy(struct pctx *c, struct json_object *root, struct dms_pol
 	}
 	if (get_array(c, root, "other_targets", false, DMS_MAX_OTHER_TARGETS,
 		      str_elem, &ot) ||
+	    get_array(c, root, "consumers", false, DMS_MAX_CONSUMERS,
+		      str_elem, &co) ||
 	    get_array(c, root, "profiles", true, DMS_MAX_PROFILES, profile_elem, p))
 		return -EINVAL;
 	if (!p->n_profiles)
@@ -767,6 +805,9 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 	json_object_object_add(root, "other_targets",
 			       str_list(&p->other_targets[0][0], DMS_TARGET_NAME_MAX,
 					p->n_other_targets));
+	json_object_object_add(root, "consumers",
+			       str_list(&p->consumers[0][0], DMS_TARGET_NAME_MAX,
+					p->n_consumers));
 	for (i = 0; i < p->n_profiles && i < DMS_MAX_PROFILES; i++) {
 		const struct dms_profile *pr = &p->profiles[i];
 		struct json_object *jp = json_object_new_object();
@@ -777,6 +818,7 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 		struct json_object *ci_int = json_object_new_object();
 		struct json_object *aead = json_object_new_array();
 		struct json_object *modes = json_object_new_array();
+		struct json_object *tags = json_object_new_array();
 
 		json_object_object_add(jp, "name", json_object_new_string(pr->name));
 		for (k = 0; k < pr->n_ciphers && k < DMS_MAX_CIPHERS; k++) {
@@ -786,6 +828,8 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 					       json_object_new_string(pr->ciphers[k].spec));
 			json_object_object_add(r, "key_size",
 					       json_object_new_int64(pr->ciphers[k].key_size));
+			json_object_object_add(r, "integrity_key_size",
+					       json_object_new_int64(pr->ciphers[k].integrity_key_size));
 			json_object_array_add(ci, r);
 		}
 		json_object_object_add(cr, "ciphers", ci);
@@ -814,7 +858,9 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 				json_object_array_add(modes, json_object_new_string(m));
 			}
 		json_object_object_add(in, "modes", modes);
-		json_object_object_add(in, "tag_size", json_object_new_int64(pr->tag_sizes[0]));
+		for (k = 0; k < pr->n_tag_sizes && k < DMS_MAX_TAG_SIZES; k++)
+			json_object_array_add(tags, json_object_new_int64(pr->tag_sizes[k]));
+		json_object_object_add(in, "tag_sizes", tags);
 		json_object_object_add(in, "block_sizes", size_list(pr->block_sizes));
 		add_bool(in, "require_fix_padding", pr->int_require & DMS_INT_FIX_PADDING);
 		add_bool(in, "require_fix_hmac", pr->int_require & DMS_INT_FIX_HMAC);
