@@ -41,9 +41,15 @@ bool name_ok(const char *name);
 int parse_u64(const char *s, uint64_t *out);
 int errno_exit(int err);
 
-/* output.c: json-c helpers for -j/--json */
+/* output.c: json-c helpers for -j/--json, and safe text for messages */
 void json_print(struct json_object *o, bool pretty);
 struct json_object *json_hex(const uint8_t *buf, size_t len);
+bool utf8_valid(const char *s, size_t len);
+void json_add_bytes(struct json_object *o, const char *key, const char *s,
+		    size_t len);
+void json_add_str(struct json_object *o, const char *key, const char *s);
+const char *shown(const char *s);
+const char *shown_word(const char *s);
 
 /* secret.c: key material hygiene */
 struct secret {
@@ -70,7 +76,17 @@ const char *dnl_extack(struct dnl *nl);
 int dnl_wait_event(struct dnl *nl, int timeout_ms, dnl_msg_cb cb, void *arg);
 int dnl_drain_events(struct dnl *nl, dnl_msg_cb cb, void *arg);
 const char *dnl_cmd_name(uint8_t cmd);
-void dnl_attrs_text(struct nlattr **tb, char *buf, size_t cap);
+/*
+ * The attributes of a message, in attribute order, as text safe for
+ * line-oriented output (see netlink.c): fn gets each key, its escaped text
+ * and whether it is a sentence (spaces kept) rather than a single word.
+ */
+typedef void (*dnl_attr_fn)(const char *key, const char *text, bool sentence,
+			    void *arg);
+void dnl_attrs_each(struct nlattr **tb, dnl_attr_fn fn, void *arg);
+/* "key=value key=\"a sentence\" ...", malloc'ed (NULL on ENOMEM) */
+char *dnl_attrs_line(struct nlattr **tb);
+/* the same attributes as JSON, strings exact (json_add_bytes) */
 struct json_object *dnl_attrs_json(struct nlattr **tb);
 /* GET_POLICY: the sealed policy's canonical bytes (malloc'ed) and digest */
 int dnl_get_policy(struct dnl *nl, uint8_t **buf, size_t *len,

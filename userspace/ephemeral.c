@@ -357,10 +357,10 @@ static void rollback(struct run *run)
 
 	if (run->mounted) {
 		if (umount2(run->mount_dir, 0) && umount2(run->mount_dir, MNT_DETACH))
-			err_msg("rollback: cannot unmount %s: %s", run->mount_dir,
+			err_msg("rollback: cannot unmount %s: %s", shown(run->mount_dir),
 				strerror(errno));
 		else
-			verbose("rollback: unmounted %s", run->mount_dir);
+			verbose("rollback: unmounted %s", shown(run->mount_dir));
 	}
 	if (run->activated || (run->cd && dm_exists(run->name))) {
 		r = crypt_deactivate(run->cd, run->name);
@@ -387,6 +387,19 @@ struct denies {
 	int n;
 };
 
+/* A string attribute, NUL-terminated within its length, or "". */
+static const char *nla_str(struct nlattr *a)
+{
+	if (!a || nla_len(a) < 1 || !memchr(nla_data(a), '\0', nla_len(a)))
+		return "";
+	return nla_data(a);
+}
+
+static const char *attr_word(struct nlattr *a, const char *none)
+{
+	return a ? shown_word(nla_str(a)) : none;
+}
+
 static int deny_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 {
 	struct denies *d = arg;
@@ -394,10 +407,11 @@ static int deny_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 	if (cmd != DMSEAL_CMD_EVENT_DENY)
 		return 0;
 	d->n++;
+	/* one line, whatever the device's name holds */
 	fprintf(stderr, "%s: denied by dmseal: %s target on %s: %s\n", prog,
-		tb[DMSEAL_A_TARGET_TYPE] ? (char *)nla_data(tb[DMSEAL_A_TARGET_TYPE]) : "?",
-		tb[DMSEAL_A_DEV_NAME] ? (char *)nla_data(tb[DMSEAL_A_DEV_NAME]) : "?",
-		tb[DMSEAL_A_REASON] ? (char *)nla_data(tb[DMSEAL_A_REASON]) : "(no reason)");
+		attr_word(tb[DMSEAL_A_TARGET_TYPE], "?"),
+		attr_word(tb[DMSEAL_A_DEV_NAME], "?"),
+		tb[DMSEAL_A_REASON] ? shown(nla_str(tb[DMSEAL_A_REASON])) : "(no reason)");
 	return 0;
 }
 

@@ -35,7 +35,7 @@ static int perr(struct pctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (!c->err)
-		fprintf(stderr, "%s: %s%s%s\n", c->file, c->path,
+		fprintf(stderr, "%s: %s%s%s\n", shown(c->file), c->path,
 			c->path[0] ? ": " : "", msg);
 	c->err = -EINVAL;
 	return -EINVAL;
@@ -46,7 +46,8 @@ static size_t push_key(struct pctx *c, const char *key)
 {
 	size_t n = strlen(c->path);
 
-	snprintf(c->path + n, sizeof(c->path) - n, "%s%s", n ? "." : "", key);
+	/* keys come from the file: never a raw control byte in a message */
+	snprintf(c->path + n, sizeof(c->path) - n, "%s%s", n ? "." : "", shown(key));
 	return n;
 }
 
@@ -282,9 +283,9 @@ static int key_form(struct pctx *c, struct json_object *v, size_t i, void *arg)
 			break;
 	if (k == ARRAY_SIZE(key_forms))
 		return perr(c, "\"%s\" is not a key form (hex, logon, user, encrypted, trusted)",
-			    s);
+			    shown(s));
 	if (*mask & key_forms[k].bit)
-		return perr(c, "\"%s\" is listed twice", s);
+		return perr(c, "\"%s\" is listed twice", shown(s));
 	*mask |= key_forms[k].bit;
 	return 0;
 }
@@ -301,9 +302,9 @@ static int int_mode(struct pctx *c, struct json_object *v, size_t i, void *arg)
 	if (!strcmp(s, "R"))
 		return perr(c, "mode \"R\" (recovery: no integrity checks) is never allowed");
 	if (strlen(s) != 1 || !strchr("JDBI", s[0]))
-		return perr(c, "\"%s\" is not an integrity mode (J, D, B, I)", s);
+		return perr(c, "\"%s\" is not an integrity mode (J, D, B, I)", shown(s));
 	if (*mask & DMS_MODE_BIT(s[0]))
-		return perr(c, "\"%s\" is listed twice", s);
+		return perr(c, "\"%s\" is listed twice", shown(s));
 	*mask |= DMS_MODE_BIT(s[0]);
 	return 0;
 }
@@ -345,7 +346,7 @@ static int str_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 		return -EINVAL;
 	for (k = 0; k < i; k++)
 		if (!strcmp(l->base + k * l->stride, dst))
-			return perr(c, "\"%s\" is listed twice", dst);
+			return perr(c, "\"%s\" is listed twice", shown(dst));
 	*l->n = i + 1;
 	return 0;
 }
@@ -537,7 +538,7 @@ static int profile_elem(struct pctx *c, struct json_object *v, size_t i, void *a
 		return -EINVAL;
 	for (k = 0; k < i; k++)
 		if (!strcmp(p->profiles[k].name, pr->name))
-			return perr(c, "name: profile \"%s\" is defined twice", pr->name);
+			return perr(c, "name: profile \"%s\" is defined twice", shown(pr->name));
 	s = get(c, v, "crypt", true);
 	if (!s)
 		return -EINVAL;
@@ -714,11 +715,11 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	memset(p, 0, sizeof(*p));
 	text = read_all(path, &len);
 	if (!text) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: %s\n", shown(path), strerror(errno));
 		return -errno;
 	}
 	if (strlen(text) != len) {
-		fprintf(stderr, "%s: contains a NUL byte\n", path);
+		fprintf(stderr, "%s: contains a NUL byte\n", shown(path));
 		free(text);
 		return -EINVAL;
 	}
@@ -729,7 +730,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 		int line, col;
 
 		line_col(text, json_tokener_get_parse_end(tok), &line, &col);
-		fprintf(stderr, "%s:%d:%d: invalid JSON: %s\n", path, line, col,
+		fprintf(stderr, "%s:%d:%d: invalid JSON: %s\n", shown(path), line, col,
 			json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(root);
 		json_tokener_free(tok);
@@ -745,7 +746,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	dms_policy_normalize(p);
 	r = dms_policy_validate(p, &why);
 	if (r) {
-		fprintf(stderr, "%s: %s\n", path, why.msg[0] ? why.msg : "policy is not valid");
+		fprintf(stderr, "%s: %s\n", shown(path), why.msg[0] ? why.msg : "policy is not valid");
 		return -EINVAL;
 	}
 	return 0;

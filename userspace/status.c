@@ -40,7 +40,19 @@ static void status_usage(FILE *f)
 		"Show the dmseal module's version, whether a policy is sealed, its\n"
 		"SHA-256 digest, and how many targets were allowed, denied and are\n"
 		"pinned right now. Loads the modules (dm_mod, dm_crypt, dm_integrity,\n"
-		"dmseal) first if needed.\n", prog);
+		"dmseal) first if needed. Text: one \"key: value\" per line; JSON: one\n"
+		"object.\n", prog);
+}
+
+static void status_line(const char *key, const char *text, bool sentence, void *arg)
+{
+	char k[40];
+
+	(void)sentence;
+	(void)arg;
+	/* one key a line: a value may keep its spaces, never a newline */
+	snprintf(k, sizeof(k), "%s:", key);
+	printf("%-16s %s\n", k, text);
 }
 
 static int status_cb(struct nlattr **tb, uint8_t cmd, void *arg)
@@ -54,18 +66,7 @@ static int status_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 		json_print(o, false);
 		json_object_put(o);
 	} else {
-		char line[2048], *tok, *save = NULL;
-
-		dnl_attrs_text(tb, line, sizeof(line));
-		/* one "key: value" per line reads better for a status */
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			if (eq) {
-				*eq = '\0';
-				printf("%-16s %s\n", tok, eq + 1);
-			}
-		}
+		dnl_attrs_each(tb, status_line, NULL);
 	}
 	*(int *)arg = 1;
 	return 0;
@@ -85,7 +86,7 @@ int cmd_status(int argc, char **argv)
 	if (r) {
 		const char *why = dnl_extack(nl);
 
-		err_msg("status: %s%s%s", strerror(-r), why ? ": " : "", why ? why : "");
+		err_msg("status: %s%s%s", strerror(-r), why ? ": " : "", why ? shown(why) : "");
 		dnl_close(nl);
 		return errno_exit(r);
 	}
@@ -98,10 +99,11 @@ static void pins_usage(FILE *f)
 	fprintf(f,
 		"Usage: %s pins [-j]\n"
 		"\n"
-		"List every crypt/integrity target the kernel accepted and pinned: its\n"
-		"device, target type and range, the profile that accepted it, the backing\n"
-		"device, and a summary of the pinned parameters (never key material).\n"
-		"Text: one line per target. JSON: an array of objects.\n", prog);
+		"List every target the kernel accepted and pinned: its device, target\n"
+		"type and range, the profile that accepted it, the backing device and a\n"
+		"summary of the pinned parameters (never key material). Text: one line\n"
+		"per target, `key=value ...`, names and uuids escaped (\\xHH); JSON: an\n"
+		"array of objects, strings exact.\n", prog);
 }
 
 static int pins_cb(struct nlattr **tb, uint8_t cmd, void *arg)
@@ -112,10 +114,12 @@ static int pins_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 	if (opt_json) {
 		json_object_array_add(arr, dnl_attrs_json(tb));
 	} else {
-		char line[2048];
+		char *line = dnl_attrs_line(tb);
 
-		dnl_attrs_text(tb, line, sizeof(line));
+		if (!line)
+			return -ENOMEM;
 		puts(line);
+		free(line);
 	}
 	return 0;
 }
@@ -136,7 +140,7 @@ int cmd_pins(int argc, char **argv)
 	if (r) {
 		const char *why = dnl_extack(nl);
 
-		err_msg("pins: %s%s%s", strerror(-r), why ? ": " : "", why ? why : "");
+		err_msg("pins: %s%s%s", strerror(-r), why ? ": " : "", why ? shown(why) : "");
 		json_object_put(arr);
 		dnl_close(nl);
 		return errno_exit(r);
