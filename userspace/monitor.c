@@ -19,7 +19,7 @@ static void monitor_usage(FILE *f)
 		"\n"
 		"Subscribe to dmseal's \"events\" group and print each event as it comes:\n"
 		"deny (a table load or target message refused, with the reason),\n"
-		"pin, unpin, seal.\n"
+		"pin, unpin, seal, enforcement (enforcement stopped or resumed).\n"
 		"Text: `EVENT key=value ...`, one line per event; names, uuids and\n"
 		"target types are escaped (\\xHH for spaces, control bytes, non-ASCII,\n"
 		"quotes, backslashes), sentences are quoted. JSON: one object per line\n"

@@ -49,6 +49,7 @@ static const char *const cmd_names[] = {
 	[DMSEAL_CMD_EVENT_PIN] = "pin",
 	[DMSEAL_CMD_EVENT_UNPIN] = "unpin",
 	[DMSEAL_CMD_EVENT_SEAL] = "seal",
+	[DMSEAL_CMD_EVENT_ENFORCEMENT] = "enforcement",
 };
 
 const char *dnl_cmd_name(uint8_t cmd)
@@ -65,8 +66,10 @@ const char *dnl_cmd_name(uint8_t cmd)
  * target types: any byte but '/') or are single words (profile, version):
  * in text, every byte that could end the word, forge a field or a line is
  * written \xHH (dms_escape with DMS_ESC_SPACE). A_TEXT strings are the
- * kernel's sentences (reason, summary): their spaces stay, the value is
- * quoted, and quotes, backslashes and control bytes are escaped.
+ * kernel's sentences (reason, summary, enforcement) and device lists: their
+ * spaces stay, the value is quoted, and quotes, backslashes and control
+ * bytes are escaped. Attributes a kernel does not send (an older module has
+ * no ENFORCING, ENFORCEMENT or OPENS) are simply not shown.
  */
 enum atype { A_NONE, A_WORD, A_TEXT, A_BOOL, A_U8, A_U32, A_U64, A_HEX };
 static const struct {
@@ -92,6 +95,9 @@ static const struct {
 	[DMSEAL_A_REASON] = { "reason", A_TEXT },
 	[DMSEAL_A_BACKING_MAJOR] = { "backing_major", A_U32 },
 	[DMSEAL_A_BACKING_MINOR] = { "backing_minor", A_U32 },
+	[DMSEAL_A_ENFORCING] = { "enforcing", A_BOOL },
+	[DMSEAL_A_ENFORCEMENT] = { "enforcement", A_TEXT },
+	[DMSEAL_A_OPENS] = { "opens", A_TEXT },
 };
 
 /* Attribute values are checked for size before use: a short one is skipped. */

@@ -38,10 +38,12 @@ static void status_usage(FILE *f)
 		"Usage: %s status [-j]\n"
 		"\n"
 		"Show the dmseal module's version, whether a policy is sealed, its\n"
-		"SHA-256 digest, and how many targets were allowed, denied and are\n"
-		"pinned right now. Loads the modules (dm_mod, dm_crypt, dm_integrity,\n"
-		"dmseal) first if needed. Text: one \"key: value\" per line; JSON: one\n"
-		"object.\n", prog);
+		"SHA-256 digest, how many targets were allowed, denied and are pinned\n"
+		"right now, and, when the module reports it, whether enforcement is live\n"
+		"(enforcing: yes/no) and what enforces or what broke (enforcement).\n"
+		"Loads the modules (dm_mod, dm_crypt, dm_integrity, dmseal) first if\n"
+		"needed. Text: one \"key: value\" per line; JSON: one object, with\n"
+		"\"sealed\" and \"enforcing\" as booleans.\n", prog);
 }
 
 static void status_line(const char *key, const char *text, bool sentence, void *arg)
@@ -100,9 +102,10 @@ static void pins_usage(FILE *f)
 		"Usage: %s pins [-j]\n"
 		"\n"
 		"List every target the kernel accepted and pinned: its device, target\n"
-		"type and range, the profile that accepted it, the backing device and a\n"
-		"summary of the pinned parameters (never key material). Text: one line\n"
-		"per target, `key=value ...`, names and uuids escaped (\\xHH); JSON: an\n"
+		"type and range, the profile that accepted it, the backing device, the\n"
+		"devices it opened (opens, when the module reports them) and a summary\n"
+		"of the pinned parameters (never key material). Text: one line per\n"
+		"target, `key=value ...`, names and uuids escaped (\\xHH); JSON: an\n"
 		"array of objects, strings exact.\n", prog);
 }
 
