@@ -59,6 +59,31 @@ struct secret {
 };
 int secret_alloc_random(struct secret *s, size_t len);
 void secret_free(struct secret *s);
+/*
+ * Before any key material exists: no core dumps, no ptrace by others, and
+ * every page of the process locked in memory (mlockall). If the lock fails
+ * that is an error, unless allow_unlocked (--allow-unlocked-memory), which
+ * also lets secret_alloc_random() go on without mlock().
+ */
+int secret_harden(bool allow_unlocked);
+
+/* pin.c: a block device held by file descriptor */
+struct blkpin {
+	const char *arg;	/* the path as given: messages, re-checks */
+	int fd;			/* held until pin_close(); steps use path */
+	int excl_fd;		/* O_EXCL claim until pin_release_excl() */
+	dev_t rdev;
+	char path[32];		/* "/proc/self/fd/N": cannot be re-pointed */
+};
+void pin_init(struct blkpin *p);
+int pin_open(struct blkpin *p, const char *arg, int mode, bool excl,
+	     char *why, size_t cap);
+void pin_release_excl(struct blkpin *p);
+void pin_close(struct blkpin *p);
+int pin_check(const struct blkpin *p, char *why, size_t cap);
+int pin_size(const struct blkpin *p, uint64_t *size);
+int sysfs_dev_attr(dev_t dev, const char *attr, char *buf, size_t cap);
+bool dev_stacks_on(dev_t top, dev_t bottom, int depth);
 
 /* modload.c */
 int modules_load(const char *const *names, size_t n);
@@ -108,10 +133,10 @@ int cmd_monitor(int argc, char **argv);
 int cmd_ephemeral(int argc, char **argv);
 int print_event(struct nlattr **tb, uint8_t cmd, void *arg);
 
-/* mkfs.c */
-int run_mkfs_ext4(const char *dev, char *errbuf, size_t errcap);
-int zero_range(const char *dev, uint64_t off, uint64_t len);
-int ext4_prepare(const char *dev, uint64_t size);
+/* mkfs.c: on a held descriptor, never a path looked up again */
+int run_mkfs_ext4(int fd, char *errbuf, size_t errcap);
+int zero_range(int fd, uint64_t off, uint64_t len);
+int ext4_prepare(int fd, uint64_t size);
 
 /* mount.c */
 struct mount_opts {
