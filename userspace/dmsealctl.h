@@ -48,6 +48,7 @@ bool utf8_valid(const char *s, size_t len);
 void json_add_bytes(struct json_object *o, const char *key, const char *s,
 		    size_t len);
 void json_add_str(struct json_object *o, const char *key, const char *s);
+struct json_object *json_string_safe(const char *s);
 const char *shown(const char *s);
 const char *shown_word(const char *s);
 

@@ -1029,13 +1029,13 @@ static int ephemeral_teardown(int argc, char **argv)
 		    find_mounts(st.st_rdev, &mps, &n) == 0) {
 			for (i = 0; i < n; i++) {
 				if (umount2(mps[i], 0)) {
-					err_msg("cannot unmount %s: %s", mps[i],
+					err_msg("cannot unmount %s: %s", shown(mps[i]),
 						errno == EBUSY ? "busy (files still open?)" :
 								 strerror(errno));
 					goto out;
 				}
-				verbose("unmounted %s", mps[i]);
-				json_object_array_add(unmounted, json_object_new_string(mps[i]));
+				verbose("unmounted %s", shown(mps[i]));
+				json_object_array_add(unmounted, json_string_safe(mps[i]));
 			}
 		}
 		r = crypt_init_by_name_and_header(&cd, name, header);

@@ -97,25 +97,20 @@ bool utf8_valid(const char *s, size_t len)
  * JSON parser reads back byte for byte); otherwise U+FFFD for each stray
  * byte, plus o[key + "_hex"] holding the exact bytes.
  */
-void json_add_bytes(struct json_object *o, const char *key, const char *s,
-		    size_t len)
+/* A JSON string of s[0..len): U+FFFD for each byte outside valid UTF-8. */
+static struct json_object *json_string_utf8(const char *s, size_t len)
 {
 	static const char repl[] = "\xef\xbf\xbd";	/* U+FFFD */
 	const unsigned char *u = (const unsigned char *)s;
-	char *lossy, *hex, hkey[64];
+	struct json_object *o;
 	size_t i = 0, n = 0, k;
+	char *lossy;
 
-	if (utf8_valid(s, len)) {
-		json_object_object_add(o, key, json_object_new_string_len(s, (int)len));
-		return;
-	}
+	if (utf8_valid(s, len))
+		return json_object_new_string_len(s, (int)len);
 	lossy = malloc(3 * len + 1);
-	hex = malloc(2 * len + 1);
-	if (!lossy || !hex) {
-		free(lossy);
-		free(hex);
-		return;
-	}
+	if (!lossy)
+		return NULL;
 	while (i < len) {
 		k = utf8_seq(u + i, len - i);
 		if (k) {
@@ -128,11 +123,31 @@ void json_add_bytes(struct json_object *o, const char *key, const char *s,
 			i++;
 		}
 	}
-	json_object_object_add(o, key, json_object_new_string_len(lossy, (int)n));
-	hex_encode(u, len, hex);
+	o = json_object_new_string_len(lossy, (int)n);
+	free(lossy);
+	return o;
+}
+
+/* For an array element: valid JSON always, exact when valid UTF-8. */
+struct json_object *json_string_safe(const char *s)
+{
+	return json_string_utf8(s, strlen(s));
+}
+
+void json_add_bytes(struct json_object *o, const char *key, const char *s,
+		    size_t len)
+{
+	char *hex, hkey[64];
+
+	json_object_object_add(o, key, json_string_utf8(s, len));
+	if (utf8_valid(s, len))
+		return;
+	hex = malloc(2 * len + 1);
+	if (!hex)
+		return;
+	hex_encode((const uint8_t *)s, len, hex);
 	snprintf(hkey, sizeof(hkey), "%s_hex", key);
 	json_object_object_add(o, hkey, json_object_new_string(hex));
-	free(lossy);
 	free(hex);
 }
 
