@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # scripts/check.sh [KERNEL...]: what `make check` runs.
 #
-# deps -> host build (userspace, selftests) -> host unit tests -> lint -> for each
-# kernel (default 6.1 6.12): fetch kernel, build dmseal.ko, initramfs, boot
-# the guest with the selftests. A failing step does not stop the other
-# kernels; it counts as one failure. Ends with exactly one summary line
+# deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
+# host tests -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
+# build dmseal.ko, initramfs, boot the guest with the selftests. A failing
+# step does not stop the other kernels; it counts as one failure. Ends with
+# exactly one summary line
 #   N passed, N failed[, N skipped]
 # and exits non-zero if anything failed. SELFTEST_FAIL=1 in the environment
 # makes guest_env fail on purpose (proves failures reach this line).
@@ -36,6 +37,18 @@ if [[ -f $REPO/tests/Makefile ]]; then
 	fi
 else
 	log "note: tests/Makefile does not exist yet; no host unit tests run"
+fi
+
+step "dmsealctl host tests"
+if [[ -f $REPO/userspace/tests/run.sh ]]; then
+	out=$(make -s -C "$REPO/userspace" check 2>&1 | tee /dev/stderr)
+	line=$(grep -E '^dmsealctl: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+	if [[ -n $line ]]; then
+		read -r p f < <(sed -E 's/^dmsealctl: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+		PASS=$((PASS + p)) FAIL=$((FAIL + f))
+	else
+		failed "make -C userspace check printed no 'dmsealctl: N passed, N failed' line"
+	fi
 fi
 
 step "lint (checkpatch --strict, sparse)"

@@ -8,8 +8,9 @@
 # module tree the guest needs (every device-mapper target, md raid, loop,
 # virtio, ext4, and ALL of crypto,
 # which dm-crypt pulls in through request_module at table load); dmseal.ko as
-# extra/dmseal.ko with a fresh depmod so `modprobe dmseal` works; dmsealctl if
-# built; the installed selftests in /selftests; /demo.sh; and /init.
+# extra/dmseal.ko with a fresh depmod so `modprobe dmseal` works; dmsealctl
+# (and dmsealctl-test, its fault-injecting test build) if built; the installed
+# selftests in /selftests; /demo.sh; and /init.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +78,10 @@ if [[ -x $REPO/userspace/dmsealctl ]]; then
 	install_bin "$REPO/userspace/dmsealctl" /usr/sbin/dmsealctl
 else
 	log "note: userspace/dmsealctl not built; the guest has no dmsealctl"
+fi
+# and its test build (fault injection) for the selftests that inject faults
+if [[ -x $REPO/userspace/dmsealctl-test ]]; then
+	install_bin "$REPO/userspace/dmsealctl-test" /usr/sbin/dmsealctl-test
 fi
 
 # --- modules -----------------------------------------------------------------

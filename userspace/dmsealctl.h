@@ -41,9 +41,16 @@ bool name_ok(const char *name);
 int parse_u64(const char *s, uint64_t *out);
 int errno_exit(int err);
 
-/* output.c: json-c helpers for -j/--json */
+/* output.c: json-c helpers for -j/--json, and safe text for messages */
 void json_print(struct json_object *o, bool pretty);
 struct json_object *json_hex(const uint8_t *buf, size_t len);
+bool utf8_valid(const char *s, size_t len);
+void json_add_bytes(struct json_object *o, const char *key, const char *s,
+		    size_t len);
+void json_add_str(struct json_object *o, const char *key, const char *s);
+struct json_object *json_string_safe(const char *s);
+const char *shown(const char *s);
+const char *shown_word(const char *s);
 
 /* secret.c: key material hygiene */
 struct secret {
@@ -53,6 +60,31 @@ struct secret {
 };
 int secret_alloc_random(struct secret *s, size_t len);
 void secret_free(struct secret *s);
+/*
+ * Before any key material exists: no core dumps, no ptrace by others, and
+ * every page of the process locked in memory (mlockall). If the lock fails
+ * that is an error, unless allow_unlocked (--allow-unlocked-memory), which
+ * also lets secret_alloc_random() go on without mlock().
+ */
+int secret_harden(bool allow_unlocked);
+
+/* pin.c: a block device held by file descriptor */
+struct blkpin {
+	const char *arg;	/* the path as given: messages, re-checks */
+	int fd;			/* held until pin_close(); steps use path */
+	int excl_fd;		/* O_EXCL claim until pin_release_excl() */
+	dev_t rdev;
+	char path[32];		/* "/proc/self/fd/N": cannot be re-pointed */
+};
+void pin_init(struct blkpin *p);
+int pin_open(struct blkpin *p, const char *arg, int mode, bool excl,
+	     char *why, size_t cap);
+void pin_release_excl(struct blkpin *p);
+void pin_close(struct blkpin *p);
+int pin_check(const struct blkpin *p, char *why, size_t cap);
+int pin_size(const struct blkpin *p, uint64_t *size);
+int sysfs_dev_attr(dev_t dev, const char *attr, char *buf, size_t cap);
+bool dev_stacks_on(dev_t top, dev_t bottom, int depth);
 
 /* modload.c */
 int modules_load(const char *const *names, size_t n);
@@ -70,7 +102,17 @@ const char *dnl_extack(struct dnl *nl);
 int dnl_wait_event(struct dnl *nl, int timeout_ms, dnl_msg_cb cb, void *arg);
 int dnl_drain_events(struct dnl *nl, dnl_msg_cb cb, void *arg);
 const char *dnl_cmd_name(uint8_t cmd);
-void dnl_attrs_text(struct nlattr **tb, char *buf, size_t cap);
+/*
+ * The attributes of a message, in attribute order, as text safe for
+ * line-oriented output (see netlink.c): fn gets each key, its escaped text
+ * and whether it is a sentence (spaces kept) rather than a single word.
+ */
+typedef void (*dnl_attr_fn)(const char *key, const char *text, bool sentence,
+			    void *arg);
+void dnl_attrs_each(struct nlattr **tb, dnl_attr_fn fn, void *arg);
+/* "key=value key=\"a sentence\" ...", malloc'ed (NULL on ENOMEM) */
+char *dnl_attrs_line(struct nlattr **tb);
+/* the same attributes as JSON, strings exact (json_add_bytes) */
 struct json_object *dnl_attrs_json(struct nlattr **tb);
 /* GET_POLICY: the sealed policy's canonical bytes (malloc'ed) and digest */
 int dnl_get_policy(struct dnl *nl, uint8_t **buf, size_t *len,
@@ -92,10 +134,10 @@ int cmd_monitor(int argc, char **argv);
 int cmd_ephemeral(int argc, char **argv);
 int print_event(struct nlattr **tb, uint8_t cmd, void *arg);
 
-/* mkfs.c */
-int run_mkfs_ext4(const char *dev, char *errbuf, size_t errcap);
-int zero_range(const char *dev, uint64_t off, uint64_t len);
-int ext4_prepare(const char *dev, uint64_t size);
+/* mkfs.c: on a held descriptor, never a path looked up again */
+int run_mkfs_ext4(int fd, char *errbuf, size_t errcap);
+int zero_range(int fd, uint64_t off, uint64_t len);
+int ext4_prepare(int fd, uint64_t size);
 
 /* mount.c */
 struct mount_opts {

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <netlink/attr.h>
 
@@ -63,6 +64,8 @@ struct run {
 	const char *name;
 	const char *device;
 	const char *mount_dir;
+	struct blkpin disk;		/* --device, held from the check on */
+	struct blkpin vol;		/* /dev/mapper/NAME, held once checked */
 	char mapper[256];
 	char header[256];
 	char uuid[40];
@@ -155,6 +158,17 @@ static int map_cipher(const struct dms_cipher_rule *rule, struct plan *pl,
 	const char *s = rule->spec;
 	size_t i;
 
+	/*
+	 * A rule with integrity_key_size only accepts tables that carry
+	 * dm-crypt's integrity_key_size:N option, which the LUKS2 tables of
+	 * libcryptsetup do not: say so rather than load a table that is denied.
+	 */
+	if (rule->integrity_key_size) {
+		snprintf(why, cap,
+			 "cipher rule '%s' requires integrity_key_size:%u, which libcryptsetup's LUKS2 tables do not use",
+			 s, rule->integrity_key_size);
+		return -EOPNOTSUPP;
+	}
 	if (!strcmp(s, "aes-xts-plain64")) {
 		if (rule->key_size != 32 && rule->key_size != 64) {
 			snprintf(why, cap, "aes-xts-plain64 needs a 32 or 64 byte key, the policy says %u",
@@ -303,26 +317,25 @@ static int uuid_random(char out[40])
 	return 0;
 }
 
-static int blk_size(const char *dev, uint64_t *size)
-{
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, BLKGETSIZE64, size))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Failure injection for the selftests: DMSEALCTL_TEST_FAIL_STEP=<step>. */
+#ifdef DMSEALCTL_TEST_HOOKS
+/*
+ * Failure injection for the selftests: DMSEALCTL_TEST_FAIL_STEP=<step>.
+ * Only in dmsealctl-test (make builds both); the installed dmsealctl has no
+ * such hook, and its build checks that the variable's name is not in it.
+ */
 static bool inject(const char *step)
 {
 	const char *s = getenv("DMSEALCTL_TEST_FAIL_STEP");
 
 	return s && !strcmp(s, step);
 }
+#else
+static bool inject(const char *step)
+{
+	(void)step;
+	return false;
+}
+#endif
 
 static bool path_exists(const char *p)
 {
@@ -340,23 +353,36 @@ static bool dm_exists(const char *name)
 
 /* ---- rollback -------------------------------------------------------------------- */
 
-static void rollback(struct run *run)
+/*
+ * Undo what the run created, newest first. Returns true if all of it is
+ * gone. If the dm devices cannot be removed, the header stays, so that
+ * `ephemeral teardown` can finish the job later.
+ */
+static bool rollback(struct run *run)
 {
+	bool all = true;
 	int r;
 
 	if (run->mounted) {
-		if (umount2(run->mount_dir, 0) && umount2(run->mount_dir, MNT_DETACH))
-			err_msg("rollback: cannot unmount %s: %s", run->mount_dir,
+		if (umount2(run->mount_dir, 0) && umount2(run->mount_dir, MNT_DETACH)) {
+			err_msg("rollback: cannot unmount %s: %s", shown(run->mount_dir),
 				strerror(errno));
-		else
-			verbose("rollback: unmounted %s", run->mount_dir);
+			all = false;
+		} else {
+			verbose("rollback: unmounted %s", shown(run->mount_dir));
+		}
 	}
+	/* our own descriptors would keep the devices busy */
+	pin_close(&run->vol);
+	pin_close(&run->disk);
 	if (run->activated || (run->cd && dm_exists(run->name))) {
 		r = crypt_deactivate(run->cd, run->name);
-		if (r < 0)
+		if (r < 0) {
 			err_msg("rollback: cannot remove %s: %s", run->mapper, strerror(-r));
-		else
+			all = false;
+		} else {
 			verbose("rollback: removed %s", run->mapper);
+		}
 	}
 	if (drop_keyring_key(run->key_desc))
 		verbose("rollback: dropped the volume key from the keyring");
@@ -364,10 +390,19 @@ static void rollback(struct run *run)
 		crypt_free(run->cd);
 		run->cd = NULL;
 	}
-	if (run->header_created && unlink(run->header))
+	if (run->header_created && !all)
+		err_msg("rollback: keeping %s for `%s ephemeral teardown --name %s`",
+			run->header, prog, run->name);
+	else if (run->header_created && unlink(run->header)) {
 		err_msg("rollback: cannot remove %s: %s", run->header, strerror(errno));
-	if (run->dir_created && rmdir(run->mount_dir))
-		err_msg("rollback: cannot remove %s: %s", run->mount_dir, strerror(errno));
+		all = false;
+	}
+	if (run->dir_created && rmdir(run->mount_dir)) {
+		err_msg("rollback: cannot remove %s: %s", shown(run->mount_dir),
+			strerror(errno));
+		all = false;
+	}
+	return all;
 }
 
 /* ---- setup ------------------------------------------------------------------------- */
@@ -376,6 +411,19 @@ struct denies {
 	int n;
 };
 
+/* A string attribute, NUL-terminated within its length, or "". */
+static const char *nla_str(struct nlattr *a)
+{
+	if (!a || nla_len(a) < 1 || !memchr(nla_data(a), '\0', nla_len(a)))
+		return "";
+	return nla_data(a);
+}
+
+static const char *attr_word(struct nlattr *a, const char *none)
+{
+	return a ? shown_word(nla_str(a)) : none;
+}
+
 static int deny_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 {
 	struct denies *d = arg;
@@ -383,10 +431,11 @@ static int deny_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 	if (cmd != DMSEAL_CMD_EVENT_DENY)
 		return 0;
 	d->n++;
+	/* one line, whatever the device's name holds */
 	fprintf(stderr, "%s: denied by dmseal: %s target on %s: %s\n", prog,
-		tb[DMSEAL_A_TARGET_TYPE] ? (char *)nla_data(tb[DMSEAL_A_TARGET_TYPE]) : "?",
-		tb[DMSEAL_A_DEV_NAME] ? (char *)nla_data(tb[DMSEAL_A_DEV_NAME]) : "?",
-		tb[DMSEAL_A_REASON] ? (char *)nla_data(tb[DMSEAL_A_REASON]) : "(no reason)");
+		attr_word(tb[DMSEAL_A_TARGET_TYPE], "?"),
+		attr_word(tb[DMSEAL_A_DEV_NAME], "?"),
+		tb[DMSEAL_A_REASON] ? shown(nla_str(tb[DMSEAL_A_REASON])) : "(no reason)");
 	return 0;
 }
 
@@ -395,7 +444,7 @@ static void setup_usage(FILE *f)
 	fprintf(f,
 		"Usage: %s ephemeral setup --device DEV --name NAME --mount DIR\n"
 		"                 [--profile P] [--fs ext4] [--wipe none|full]\n"
-		"                 [--mount-options OPTS] [-j] [-v]\n"
+		"                 [--mount-options OPTS] [--allow-unlocked-memory] [-j] [-v]\n"
 		"       %s ephemeral teardown --name NAME [-j] [-v]\n"
 		"\n"
 		"setup: make an ephemeral LUKS2 volume on DEV with a fresh random key and\n"
@@ -415,12 +464,21 @@ static void setup_usage(FILE *f)
 		"                           integrity layer first (slow, every sector readable)\n"
 		"  -o, --mount-options OPTS extra mount options (nodev,nosuid always; e.g.\n"
 		"                           noexec,noatime); dev, suid and discard are refused\n"
+		"      --allow-unlocked-memory\n"
+		"                           go on if the process cannot be locked in memory\n"
+		"                           (mlockall); without it that is an error, because\n"
+		"                           key material could be swapped to the host's disk\n"
+		"\n"
+		"DEV is opened once, exclusively, and every step uses that open device:\n"
+		"if the path DEV names another device during setup (a re-pointed link or\n"
+		"node), setup stops and undoes what it did (exit 1).\n"
 		"\n"
 		"teardown: unmount NAME wherever it is mounted, remove the dm devices\n"
 		"(the key goes with them) and the header. The data is gone for good.\n"
 		"\n"
-		"Exit: 0 ok, 1 failed (all undone), 2 usage, 3 refused by dmseal,\n"
-		"4 no policy sealed / no such device or volume.\n", prog, prog);
+		"Exit: 0 ok, 1 failed (all undone; also: DEV in use or changed, memory not\n"
+		"lockable), 2 usage, 3 refused by dmseal, 4 no policy sealed / no such\n"
+		"device or volume.\n", prog, prog);
 }
 
 static void step_done(struct run *run, int i, const char *name, double *t0)
@@ -436,6 +494,59 @@ static const char *const step_names[] = {
 	"policy", "header", "format", "activate", "wipe", "mkfs", "mount",
 };
 
+/*
+ * The disk is opened once, exclusively, before anything is created: a disk
+ * that is mounted or held by a dm device is refused, and the open file is
+ * what every later step gets (pin.c). The exclusive claim is held until the
+ * first step that gives the disk to device-mapper (format loads a
+ * dm-integrity table, which must claim the disk itself); the disk stays
+ * held, non-exclusively, to the end. Before each step, the path the caller
+ * gave must still name that disk.
+ */
+static int check_disk(struct run *run, char *why, size_t cap)
+{
+	return pin_check(&run->disk, why, cap);
+}
+
+/*
+ * The mapper device that activation made: opened by its name, then proved
+ * to be ours (its dm name, the uuid we formatted with, built on the held
+ * disk) before any byte is written to it, and held from then on.
+ */
+static int open_volume(struct run *run, char *why, size_t cap)
+{
+	char buf[256], want[40];
+	size_t i, n = 0;
+	int r;
+
+	r = pin_open(&run->vol, run->mapper, O_RDWR, false, why, cap);
+	if (r)
+		return r;
+	/* LUKS2's dm uuid: CRYPT-LUKS2-<uuid without dashes>-<name> */
+	for (i = 0; run->uuid[i] && n < sizeof(want) - 1; i++)
+		if (run->uuid[i] != '-')
+			want[n++] = run->uuid[i];
+	want[n] = '\0';
+	if (sysfs_dev_attr(run->vol.rdev, "dm/name", buf, sizeof(buf)) ||
+	    strcmp(buf, run->name) ||
+	    sysfs_dev_attr(run->vol.rdev, "dm/uuid", buf, sizeof(buf)) ||
+	    !strstr(buf, want) ||
+	    !dev_stacks_on(run->vol.rdev, run->disk.rdev, 3)) {
+		snprintf(why, cap, "%s is not the volume just activated on %s; refusing to go on",
+			 run->mapper, shown(run->device));
+		pin_close(&run->vol);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int check_volume(struct run *run, char *why, size_t cap)
+{
+	int r = check_disk(run, why, cap);
+
+	return r ? r : pin_check(&run->vol, why, cap);
+}
+
 static int ephemeral_setup(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -446,6 +557,7 @@ static int ephemeral_setup(int argc, char **argv)
 		{ "fs", required_argument, NULL, 'f' },
 		{ "wipe", required_argument, NULL, 'w' },
 		{ "mount-options", required_argument, NULL, 'o' },
+		{ "allow-unlocked-memory", no_argument, NULL, 'U' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -454,6 +566,7 @@ static int ephemeral_setup(int argc, char **argv)
 	const char *device = NULL, *name = NULL, *dir = NULL, *profile = NULL;
 	const char *fs = "ext4", *mopts = NULL;
 	enum wipe_mode wipe = WIPE_NONE;
+	bool allow_unlocked = false;
 	struct run run = { 0 };
 	struct mount_opts mo;
 	struct plan pl;
@@ -464,7 +577,7 @@ static int ephemeral_setup(int argc, char **argv)
 	struct dnl *nl = NULL, *ev = NULL;
 	struct denies den = { 0 };
 	uint8_t *pbuf = NULL, digest[DMSEAL_DIGEST_LEN];
-	char why[512] = "", failed_step[16] = "";
+	char why[1024] = "", failed_step[16] = "";
 	double t_start, t0;
 	uint64_t dev_size, vol_size;
 	size_t plen;
@@ -472,6 +585,8 @@ static int ephemeral_setup(int argc, char **argv)
 	struct statfs sfs;
 	int c, r, fd, ret = EXIT_FAIL, step = 0;
 
+	pin_init(&run.disk);
+	pin_init(&run.vol);
 	while ((c = getopt_long(argc, argv, "d:n:m:p:o:jvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': device = optarg; break;
@@ -480,6 +595,7 @@ static int ephemeral_setup(int argc, char **argv)
 		case 'p': profile = optarg; break;
 		case 'f': fs = optarg; break;
 		case 'o': mopts = optarg; break;
+		case 'U': allow_unlocked = true; break;
 		case 'w':
 			if (!strcmp(optarg, "none"))
 				wipe = WIPE_NONE;
@@ -502,7 +618,7 @@ static int ephemeral_setup(int argc, char **argv)
 	}
 	if (!name_ok(name)) {
 		err_msg("--name '%s': use 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'",
-			name);
+			shown(name));
 		return EXIT_USAGE;
 	}
 	if (dir[0] != '/' || strlen(dir) >= 4096) {
@@ -515,6 +631,9 @@ static int ephemeral_setup(int argc, char **argv)
 	}
 	if (mount_opts_parse(mopts, &mo))
 		return EXIT_USAGE;
+	/* before any key material exists, and before anything is created */
+	if (secret_harden(allow_unlocked))
+		return EXIT_FAIL;
 
 	run.name = name;
 	run.device = device;
@@ -524,24 +643,24 @@ static int ephemeral_setup(int argc, char **argv)
 	crypt_set_log_callback(NULL, cs_log, &run);
 
 	/* nothing is created before every check that can fail has passed */
-	if (stat(device, &st)) {
-		err_msg("--device %s: %s", device, strerror(errno));
-		return errno == ENOENT ? EXIT_NOENT : EXIT_FAIL;
-	}
-	if (!S_ISBLK(st.st_mode)) {
-		err_msg("--device %s: not a block device", device);
-		return EXIT_FAIL;
-	}
 	if (path_exists(run.mapper) || path_exists(run.header) || dm_exists(name)) {
 		err_msg("volume '%s' already exists (%s or %s); nothing changed", name,
 			run.mapper, run.header);
 		return EXIT_FAIL;
 	}
+	/* the check: this open file is the disk from now on (see check_disk) */
+	r = pin_open(&run.disk, device, O_RDONLY, true, why, sizeof(why));
+	if (r) {
+		err_msg("--device %s", why);
+		return r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT : EXIT_FAIL;
+	}
+	verbose("--device %s is %u:%u, held (exclusively until format)", shown(device),
+		major(run.disk.rdev), minor(run.disk.rdev));
 	t_start = t0 = now_s();
 
 	/* -- policy: what the kernel sealed, not what anyone tells us -- */
 	if (dnl_connect(&nl, false))
-		return EXIT_FAIL;
+		goto out_early;
 	/* subscribed before anything is loaded, so no DENY is missed */
 	ev = dnl_open(true);
 	if (!ev)
@@ -560,7 +679,7 @@ static int ephemeral_setup(int argc, char **argv)
 	}
 	pol = calloc(1, sizeof(*pol));
 	if (!pol || dms_policy_decode(pbuf, plen, pol, &dwhy)) {
-		err_msg("cannot decode the sealed policy: %s", dwhy.msg);
+		err_msg("cannot decode the sealed policy: %s", shown(dwhy.msg));
 		goto out_early;
 	}
 	pl.pr = pick_profile(pol, profile);
@@ -576,25 +695,16 @@ static int ephemeral_setup(int argc, char **argv)
 		pl.pr->name, pl.cipher, pl.mode, pl.integrity[0] ? " + " : "", pl.integrity,
 		pl.key_size, pl.sector_size, pl.journal,
 		pl.keyring ? "in the kernel keyring (logon)" : "as hex in the table");
-	r = blk_size(device, &dev_size);
+	r = pin_size(&run.disk, &dev_size);
 	if (r) {
-		err_msg("--device %s: %s", device, strerror(-r));
+		err_msg("--device %s: %s", shown(device), strerror(-r));
 		goto out_early;
 	}
 	if (dev_size < MIN_DEVICE_BYTES) {
 		err_msg("--device %s: %llu bytes is too small (at least %llu MiB); nothing changed",
-			device, (unsigned long long)dev_size, MIN_DEVICE_BYTES / MIB);
+			shown(device), (unsigned long long)dev_size, MIN_DEVICE_BYTES / MIB);
 		goto out_early;
 	}
-	/* exclusive open: refuses a disk that is mounted or held by dm */
-	fd = open(device, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0) {
-		err_msg("--device %s: %s", device,
-			errno == EBUSY ? "in use (mounted or held by another device)" :
-					 strerror(errno));
-		goto out_early;
-	}
-	close(fd);
 	step_done(&run, step++, "policy", &t0);
 
 	/* -- header: on tmpfs only, never on a disk the host can read -- */
@@ -624,7 +734,11 @@ static int ephemeral_setup(int argc, char **argv)
 	step_done(&run, step++, "header", &t0);
 
 	/* -- format: LUKS2, detached header, no keyslot -- */
-	r = crypt_init_data_device(&run.cd, run.header, device);
+	if (check_disk(&run, why, sizeof(why)))
+		goto fail;
+	/* device-mapper claims the disk from here (the format's dm-integrity) */
+	pin_release_excl(&run.disk);
+	r = crypt_init_data_device(&run.cd, run.header, run.disk.path);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "crypt_init: %s", strerror(-r));
 		goto fail;
@@ -675,7 +789,12 @@ static int ephemeral_setup(int argc, char **argv)
 	 */
 	crypt_free(run.cd);
 	run.cd = NULL;
-	r = crypt_init_data_device(&run.cd, run.header, device);
+	r = check_disk(&run, why, sizeof(why));
+	if (r) {
+		secret_free(&vk);
+		goto fail;
+	}
+	r = crypt_init_data_device(&run.cd, run.header, run.disk.path);
 	if (r >= 0) {
 		crypt_set_log_callback(run.cd, cs_log, &run);
 		crypt_volume_key_keyring(run.cd, pl.keyring);
@@ -691,6 +810,10 @@ static int ephemeral_setup(int argc, char **argv)
 
 	/* -- activate: this is where the kernel checks the tables -- */
 	run.cs_err[0] = '\0';
+	if (check_disk(&run, why, sizeof(why))) {
+		secret_free(&vk);
+		goto fail;
+	}
 	if (inject("activate"))
 		r = -EIO;
 	else
@@ -706,22 +829,27 @@ static int ephemeral_setup(int argc, char **argv)
 	run.activated = true;
 	if (drop_keyring_key(run.key_desc))
 		verbose("dropped the volume key from the keyring (dm-crypt holds its own copy)");
+	r = open_volume(&run, why, sizeof(why));
+	if (r)
+		goto fail;
 	step_done(&run, step++, "activate", &t0);
 
 	/* -- wipe: integrity tags must be valid before anything reads a sector -- */
-	r = blk_size(run.mapper, &vol_size);
+	r = pin_size(&run.vol, &vol_size);
 	if (r) {
 		snprintf(why, sizeof(why), "%s: %s", run.mapper, strerror(-r));
 		goto fail;
 	}
+	if (check_volume(&run, why, sizeof(why)))
+		goto fail;
 	if (inject("wipe")) {
 		r = -EIO;
 	} else if (wipe == WIPE_FULL) {
-		r = crypt_wipe(run.cd, run.mapper, CRYPT_WIPE_ZERO, 0, vol_size, MIB, 0,
+		r = crypt_wipe(run.cd, run.vol.path, CRYPT_WIPE_ZERO, 0, vol_size, MIB, 0,
 			       NULL, NULL);
 	} else {
 		/* only what mkfs would read before writing it (mkfs.c) */
-		r = ext4_prepare(run.mapper, vol_size);
+		r = ext4_prepare(run.vol.fd, vol_size);
 	}
 	if (r < 0) {
 		snprintf(why, sizeof(why), "wipe: %s", strerror(-r));
@@ -729,11 +857,13 @@ static int ephemeral_setup(int argc, char **argv)
 	}
 	step_done(&run, step++, "wipe", &t0);
 
-	/* -- mkfs -- */
+	/* -- mkfs: on the held volume, which mkfs inherits -- */
+	if (check_volume(&run, why, sizeof(why)))
+		goto fail;
 	if (inject("mkfs"))
 		r = -EIO, snprintf(why, sizeof(why), "mkfs: injected failure");
 	else
-		r = run_mkfs_ext4(run.mapper, why, sizeof(why));
+		r = run_mkfs_ext4(run.vol.fd, why, sizeof(why));
 	if (r) {
 		why[strcspn(why, "\n")] = '\0';
 		goto fail;
@@ -743,21 +873,34 @@ static int ephemeral_setup(int argc, char **argv)
 	/* -- mount -- */
 	r = mkdir_p(dir, 0755, &run.dir_created);
 	if (r) {
-		snprintf(why, sizeof(why), "mkdir %s: %s", dir, strerror(-r));
+		snprintf(why, sizeof(why), "mkdir %s: %s", shown(dir), strerror(-r));
 		goto fail;
 	}
+	/*
+	 * By its /dev/mapper name, so the mount table reads as usual: that name
+	 * must name the volume we hold right before the mount, and the mounted
+	 * filesystem must be on it right after (else it comes off again).
+	 */
+	if (check_volume(&run, why, sizeof(why)))
+		goto fail;
 	if (mount(run.mapper, dir, fs, mo.flags, mo.data[0] ? mo.data : NULL)) {
-		snprintf(why, sizeof(why), "mount %s on %s: %s", run.mapper, dir, strerror(errno));
+		snprintf(why, sizeof(why), "mount %s on %s: %s", run.mapper, shown(dir),
+			 strerror(errno));
 		goto fail;
 	}
 	run.mounted = true;
+	if (stat(dir, &st) || st.st_dev != run.vol.rdev) {
+		snprintf(why, sizeof(why), "what got mounted on %s is not %s (%u:%u); refusing to go on",
+			 shown(dir), run.mapper, major(run.vol.rdev), minor(run.vol.rdev));
+		goto fail;
+	}
 	if (inject("mount")) {
 		snprintf(why, sizeof(why), "mount: injected failure");
 		goto fail;
 	}
 	step_done(&run, step++, "mount", &t0);
 
-	verbose("ready: %s on %s in %.3f s", run.mapper, dir, now_s() - t_start);
+	verbose("ready: %s on %s in %.3f s", run.mapper, shown(dir), now_s() - t_start);
 	if (opt_json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *steps = json_object_new_object();
@@ -766,9 +909,9 @@ static int ephemeral_setup(int argc, char **argv)
 
 		hex_encode(digest, sizeof(digest), hex);
 		json_object_object_add(o, "name", json_object_new_string(name));
-		json_object_object_add(o, "device", json_object_new_string(device));
+		json_add_str(o, "device", device);
 		json_object_object_add(o, "mapper", json_object_new_string(run.mapper));
-		json_object_object_add(o, "mount", json_object_new_string(dir));
+		json_add_str(o, "mount", dir);
 		json_object_object_add(o, "header", json_object_new_string(run.header));
 		json_object_object_add(o, "uuid", json_object_new_string(run.uuid));
 		json_object_object_add(o, "profile", json_object_new_string(pl.pr->name));
@@ -789,8 +932,8 @@ static int ephemeral_setup(int argc, char **argv)
 		json_print(o, false);
 		json_object_put(o);
 	} else {
-		printf("%s: %s mounted on %s (profile %s, %.2f s)\n", name, run.mapper, dir,
-		       pl.pr->name, now_s() - t_start);
+		printf("%s: %s mounted on %s (profile %s, %.2f s)\n", name, run.mapper,
+		       shown(dir), pl.pr->name, now_s() - t_start);
 	}
 	crypt_free(run.cd);
 	run.cd = NULL;
@@ -801,11 +944,14 @@ fail:
 	snprintf(failed_step, sizeof(failed_step), "%s",
 		 step < (int)ARRAY_SIZE(step_names) ? step_names[step] : "?");
 	secret_free(&vk);
-	err_msg("ephemeral setup of '%s' failed at step '%s': %s", name, failed_step, why);
+	err_msg("ephemeral setup of '%s' failed at step '%s': %s", name, failed_step,
+		shown(why));
 	if (ev)
 		dnl_drain_events(ev, deny_cb, &den);
-	rollback(&run);
-	err_msg("rolled back: nothing of '%s' is left", name);
+	if (rollback(&run))
+		err_msg("rolled back: nothing of '%s' is left", name);
+	else
+		err_msg("rollback of '%s' incomplete: see above", name);
 	ret = den.n || strstr(why, strerror(EACCES)) ? EXIT_DENIED : EXIT_FAIL;
 	goto out;
 out_early:
@@ -813,6 +959,8 @@ out_early:
 		dnl_drain_events(ev, deny_cb, &den);
 out:
 	crypt_set_log_callback(NULL, NULL, NULL);
+	pin_close(&run.vol);
+	pin_close(&run.disk);
 	dnl_close(ev);
 	dnl_close(nl);
 	free(pbuf);
@@ -881,13 +1029,13 @@ static int ephemeral_teardown(int argc, char **argv)
 		    find_mounts(st.st_rdev, &mps, &n) == 0) {
 			for (i = 0; i < n; i++) {
 				if (umount2(mps[i], 0)) {
-					err_msg("cannot unmount %s: %s", mps[i],
+					err_msg("cannot unmount %s: %s", shown(mps[i]),
 						errno == EBUSY ? "busy (files still open?)" :
 								 strerror(errno));
 					goto out;
 				}
-				verbose("unmounted %s", mps[i]);
-				json_object_array_add(unmounted, json_object_new_string(mps[i]));
+				verbose("unmounted %s", shown(mps[i]));
+				json_object_array_add(unmounted, json_string_safe(mps[i]));
 			}
 		}
 		r = crypt_init_by_name_and_header(&cd, name, header);

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	err_msg("unknown command '%s'", argv[optind]);
+	err_msg("unknown command '%s'", shown(argv[optind]));
 	usage(stderr);
 	return EXIT_USAGE;
 }

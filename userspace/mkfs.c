@@ -17,15 +17,12 @@
 
 #include "dmsealctl.h"
 
-/* Write zeros over [off, off+len) and make them durable. */
-int zero_range(const char *dev, uint64_t off, uint64_t len)
+/* Write zeros over [off, off+len) of the held device and make them durable. */
+int zero_range(int fd, uint64_t off, uint64_t len)
 {
 	static const char zeros[65536];
-	int fd = open(dev, O_WRONLY | O_CLOEXEC);
 	int r = 0;
 
-	if (fd < 0)
-		return -errno;
 	while (len && !r) {
 		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
 		ssize_t w = pwrite(fd, zeros, n, off);
@@ -40,7 +37,6 @@ int zero_range(const char *dev, uint64_t off, uint64_t len)
 	}
 	if (!r && fsync(fd))
 		r = -errno;
-	close(fd);
 	return r;
 }
 
@@ -60,7 +56,7 @@ static bool power_of(uint64_t g, uint64_t b)
  * the default 32768 blocks per group, sparse_super keeps backups in groups
  * 1 and the powers of 3, 5 and 7.
  */
-int ext4_prepare(const char *dev, uint64_t size)
+int ext4_prepare(int dev, uint64_t size)
 {
 	const uint64_t mib = 1024 * 1024, group = 32768ull * 4096;
 	uint64_t head = size < mib ? size : mib, g;
@@ -91,18 +87,20 @@ static const char *find_prog(const char *name, char *buf, size_t cap)
 }
 
 /*
- * fork/exec, never a shell: the device path comes from our caller and must
- * not be interpreted. stdout/stderr of mkfs are captured for the error.
+ * fork/exec, never a shell. mkfs gets the device we hold, as
+ * /proc/self/fd/N of its inherited copy of @fd: it cannot open any other
+ * device, whatever a path names by now. stdout/stderr of mkfs are captured
+ * for the error.
  */
-int run_mkfs_ext4(const char *dev, char *errbuf, size_t errcap)
+int run_mkfs_ext4(int fd, char *errbuf, size_t errcap)
 {
-	char path[64];
+	char path[64], dev[32];
 	const char *mkfs = find_prog("mkfs.ext4", path, sizeof(path));
 	char *const argv[] = {
 		"mkfs.ext4", "-F", "-q", "-b", "4096", "-g", "32768",
 		"-E", "lazy_itable_init=0,lazy_journal_init=0,nodiscard",
 		"-O", "^has_journal", "-m", "0",
-		(char *)dev, NULL,
+		dev, NULL,
 	};
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 	int pfd[2], status;
@@ -124,8 +122,13 @@ int run_mkfs_ext4(const char *dev, char *errbuf, size_t errcap)
 		return -errno;
 	}
 	if (!pid) {
+		/* the device, and only it, survives the exec (F_DUPFD: no CLOEXEC) */
 		int devnull = open("/dev/null", O_RDONLY);
+		int dfd = fcntl(fd, F_DUPFD, 3);
 
+		if (dfd < 0)
+			_exit(127);
+		snprintf(dev, sizeof(dev), "/proc/self/fd/%d", dfd);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		dup2(pfd[1], 1);

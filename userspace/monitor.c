@@ -19,8 +19,11 @@ static void monitor_usage(FILE *f)
 		"\n"
 		"Subscribe to dmseal's \"events\" group and print each event as it comes:\n"
 		"deny (a table load or target message refused, with the reason),\n"
-		"pin, unpin, seal. Text: `EVENT key=value ...` per line; JSON: one\n"
-		"object per line with \"event\" and the attributes.\n"
+		"pin, unpin, seal, enforcement (enforcement stopped or resumed).\n"
+		"Text: `EVENT key=value ...`, one line per event; names, uuids and\n"
+		"target types are escaped (\\xHH for spaces, control bytes, non-ASCII,\n"
+		"quotes, backslashes), sentences are quoted. JSON: one object per line\n"
+		"with \"event\" and the attributes, strings exact.\n"
 		"\n"
 		"  -n, --count N        exit after N events\n"
 		"  -t, --timeout S      exit after S seconds (status 0)\n", prog);
@@ -30,22 +33,35 @@ struct mon {
 	uint64_t seen;
 };
 
+/*
+ * One event, one line: every string from the kernel is escaped (names and
+ * uuids are whatever the table's loader chose), so no event can forge a
+ * field or a second line. Events of a newer kernel print as "unknown".
+ */
 int print_event(struct nlattr **tb, uint8_t cmd, void *arg)
 {
+	const char *name = dnl_cmd_name(cmd);
 	struct mon *m = arg;
 
 	if (opt_json) {
 		struct json_object *o = dnl_attrs_json(tb);
 
-		json_object_object_add(o, "event", json_object_new_string(dnl_cmd_name(cmd)));
+		json_object_object_add(o, "event", json_object_new_string(name));
+		if (!strcmp(name, "unknown"))
+			json_object_object_add(o, "cmd", json_object_new_int(cmd));
 		json_print(o, false);
 		json_object_put(o);
 	} else {
-		char line[2048];
+		char *line = dnl_attrs_line(tb);
 
-		dnl_attrs_text(tb, line, sizeof(line));
-		printf("%s %s\n", dnl_cmd_name(cmd), line);
+		if (!line)
+			return -ENOMEM;
+		if (!strcmp(name, "unknown"))
+			printf("unknown cmd=%u%s%s\n", cmd, line[0] ? " " : "", line);
+		else
+			printf("%s%s%s\n", name, line[0] ? " " : "", line);
 		fflush(stdout);
+		free(line);
 	}
 	if (m)
 		m->seen++;

@@ -49,6 +49,7 @@ static const char *const cmd_names[] = {
 	[DMSEAL_CMD_EVENT_PIN] = "pin",
 	[DMSEAL_CMD_EVENT_UNPIN] = "unpin",
 	[DMSEAL_CMD_EVENT_SEAL] = "seal",
+	[DMSEAL_CMD_EVENT_ENFORCEMENT] = "enforcement",
 };
 
 const char *dnl_cmd_name(uint8_t cmd)
@@ -58,14 +59,25 @@ const char *dnl_cmd_name(uint8_t cmd)
 	return "unknown";
 }
 
-/* How each attribute is shown; DMSEAL_A_POLICY is never printed raw. */
-enum atype { A_NONE, A_STR, A_U8, A_U32, A_U64, A_HEX };
+/*
+ * How each attribute is shown; DMSEAL_A_POLICY is never printed raw.
+ *
+ * A_WORD strings are chosen by whoever loads a table (dm names and uuids,
+ * target types: any byte but '/') or are single words (profile, version):
+ * in text, every byte that could end the word, forge a field or a line is
+ * written \xHH (dms_escape with DMS_ESC_SPACE). A_TEXT strings are the
+ * kernel's sentences (reason, summary, enforcement) and device lists: their
+ * spaces stay, the value is quoted, and quotes, backslashes and control
+ * bytes are escaped. Attributes a kernel does not send (an older module has
+ * no ENFORCING, ENFORCEMENT or OPENS) are simply not shown.
+ */
+enum atype { A_NONE, A_WORD, A_TEXT, A_BOOL, A_U8, A_U32, A_U64, A_HEX };
 static const struct {
 	const char *name;
 	enum atype type;
 } attrs[DMSEAL_A_MAX + 1] = {
-	[DMSEAL_A_VERSION] = { "version", A_STR },
-	[DMSEAL_A_SEALED] = { "sealed", A_U8 },
+	[DMSEAL_A_VERSION] = { "version", A_WORD },
+	[DMSEAL_A_SEALED] = { "sealed", A_BOOL },
 	[DMSEAL_A_DIGEST] = { "digest", A_HEX },
 	[DMSEAL_A_EXPECTED_DIGEST] = { "expected_digest", A_HEX },
 	[DMSEAL_A_ALLOWED] = { "allowed", A_U64 },
@@ -73,16 +85,19 @@ static const struct {
 	[DMSEAL_A_PINS] = { "pins", A_U32 },
 	[DMSEAL_A_DEV_MAJOR] = { "major", A_U32 },
 	[DMSEAL_A_DEV_MINOR] = { "minor", A_U32 },
-	[DMSEAL_A_DEV_NAME] = { "name", A_STR },
-	[DMSEAL_A_DEV_UUID] = { "uuid", A_STR },
-	[DMSEAL_A_TARGET_TYPE] = { "target", A_STR },
+	[DMSEAL_A_DEV_NAME] = { "name", A_WORD },
+	[DMSEAL_A_DEV_UUID] = { "uuid", A_WORD },
+	[DMSEAL_A_TARGET_TYPE] = { "target", A_WORD },
 	[DMSEAL_A_TARGET_START] = { "start", A_U64 },
 	[DMSEAL_A_TARGET_LEN] = { "length", A_U64 },
-	[DMSEAL_A_SUMMARY] = { "summary", A_STR },
-	[DMSEAL_A_PROFILE] = { "profile", A_STR },
-	[DMSEAL_A_REASON] = { "reason", A_STR },
+	[DMSEAL_A_SUMMARY] = { "summary", A_TEXT },
+	[DMSEAL_A_PROFILE] = { "profile", A_WORD },
+	[DMSEAL_A_REASON] = { "reason", A_TEXT },
 	[DMSEAL_A_BACKING_MAJOR] = { "backing_major", A_U32 },
 	[DMSEAL_A_BACKING_MINOR] = { "backing_minor", A_U32 },
+	[DMSEAL_A_ENFORCING] = { "enforcing", A_BOOL },
+	[DMSEAL_A_ENFORCEMENT] = { "enforcement", A_TEXT },
+	[DMSEAL_A_OPENS] = { "opens", A_TEXT },
 };
 
 /* Attribute values are checked for size before use: a short one is skipped. */
@@ -91,49 +106,110 @@ static bool attr_sized(struct nlattr *a, enum atype t)
 	int len = nla_len(a);
 
 	switch (t) {
+	case A_BOOL:
 	case A_U8: return len >= 1;
 	case A_U32: return len >= 4;
 	case A_U64: return len >= 8;
-	case A_STR: return len >= 1 && memchr(nla_data(a), '\0', len);
+	case A_WORD:
+	case A_TEXT: return len >= 1 && memchr(nla_data(a), '\0', len);
 	case A_HEX: return len > 0 && len <= 64;
 	default: return false;
 	}
 }
 
-static void attr_str(struct nlattr *a, enum atype t, char *out, size_t cap)
+static bool attr_shown(struct nlattr **tb, int i)
 {
+	return tb[i] && attrs[i].type != A_NONE && attr_sized(tb[i], attrs[i].type);
+}
+
+/*
+ * The text of one attribute, malloc'ed, safe for line-oriented output: no
+ * byte of it can start a new line or a new key=value field.
+ */
+static char *attr_text(struct nlattr *a, enum atype t)
+{
+	char num[32];
+	char *out;
+	size_t n;
+
 	switch (t) {
-	case A_U8: snprintf(out, cap, "%u", nla_get_u8(a)); break;
-	case A_U32: snprintf(out, cap, "%u", nla_get_u32(a)); break;
-	case A_U64: snprintf(out, cap, "%llu", (unsigned long long)nla_get_u64(a)); break;
-	case A_STR: snprintf(out, cap, "%s", (char *)nla_data(a)); break;
+	case A_BOOL:
+		return strdup(nla_get_u8(a) ? "yes" : "no");
+	case A_U8:
+		snprintf(num, sizeof(num), "%u", nla_get_u8(a));
+		return strdup(num);
+	case A_U32:
+		snprintf(num, sizeof(num), "%u", nla_get_u32(a));
+		return strdup(num);
+	case A_U64:
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)nla_get_u64(a));
+		return strdup(num);
 	case A_HEX:
-		if (cap > 2 * (size_t)nla_len(a))
+		out = malloc(2 * (size_t)nla_len(a) + 1);
+		if (out)
 			hex_encode(nla_data(a), nla_len(a), out);
-		else if (cap)
-			out[0] = '\0';
-		break;
-	default: if (cap) out[0] = '\0';
+		return out;
+	case A_WORD:
+	case A_TEXT: {
+		const char *s = nla_data(a);
+		size_t len = strlen(s);
+		unsigned int flags = t == A_WORD ? DMS_ESC_SPACE : 0;
+
+		n = dms_escape(s, len, NULL, 0, flags) + 1;
+		out = malloc(n);
+		if (out)
+			dms_escape(s, len, out, n, flags);
+		return out;
+	}
+	default:
+		return NULL;
 	}
 }
 
-void dnl_attrs_text(struct nlattr **tb, char *buf, size_t cap)
+void dnl_attrs_each(struct nlattr **tb, dnl_attr_fn fn, void *arg)
 {
-	size_t pos = 0;
 	int i;
 
-	buf[0] = '\0';
-	for (i = 0; i <= DMSEAL_A_MAX && pos < cap; i++) {
-		char v[600];
-		bool quote;
+	for (i = 0; i <= DMSEAL_A_MAX; i++) {
+		char *v;
 
-		if (!tb[i] || attrs[i].type == A_NONE || !attr_sized(tb[i], attrs[i].type))
+		if (!attr_shown(tb, i))
 			continue;
-		attr_str(tb[i], attrs[i].type, v, sizeof(v));
-		quote = attrs[i].type == A_STR && (strchr(v, ' ') || !v[0]);
-		pos += snprintf(buf + pos, cap - pos, quote ? "%s%s=\"%s\"" : "%s%s=%s",
-				pos ? " " : "", attrs[i].name, v);
+		v = attr_text(tb[i], attrs[i].type);
+		if (!v)
+			continue;
+		fn(attrs[i].name, v, attrs[i].type == A_TEXT, arg);
+		free(v);
 	}
+}
+
+static void line_add(const char *key, const char *text, bool sentence, void *arg)
+{
+	FILE *f = arg;
+
+	if (ftell(f) > 0)
+		fputc(' ', f);
+	/* a sentence keeps its spaces inside quotes; a word never has one */
+	if (sentence || !text[0])
+		fprintf(f, "%s=\"%s\"", key, text);
+	else
+		fprintf(f, "%s=%s", key, text);
+}
+
+char *dnl_attrs_line(struct nlattr **tb)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	dnl_attrs_each(tb, line_add, f);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 struct json_object *dnl_attrs_json(struct nlattr **tb)
@@ -142,25 +218,29 @@ struct json_object *dnl_attrs_json(struct nlattr **tb)
 	int i;
 
 	for (i = 0; i <= DMSEAL_A_MAX; i++) {
+		struct nlattr *a = tb[i];
 		struct json_object *v = NULL;
-		char s[600];
+		char *s;
 
-		if (!tb[i] || attrs[i].type == A_NONE || !attr_sized(tb[i], attrs[i].type))
+		if (!attr_shown(tb, i))
 			continue;
 		switch (attrs[i].type) {
-		case A_U8:
-			if (i == DMSEAL_A_SEALED)
-				v = json_object_new_boolean(nla_get_u8(tb[i]));
-			else
-				v = json_object_new_int(nla_get_u8(tb[i]));
-			break;
-		case A_U32: v = json_object_new_int64(nla_get_u32(tb[i])); break;
-		case A_U64: v = json_object_new_uint64(nla_get_u64(tb[i])); break;
+		case A_BOOL: v = json_object_new_boolean(nla_get_u8(a)); break;
+		case A_U8: v = json_object_new_int(nla_get_u8(a)); break;
+		case A_U32: v = json_object_new_int64(nla_get_u32(a)); break;
+		case A_U64: v = json_object_new_uint64(nla_get_u64(a)); break;
+		case A_WORD:
+		case A_TEXT:
+			/* the exact bytes: json-c escapes quotes and controls */
+			json_add_bytes(o, attrs[i].name, nla_data(a), strlen(nla_data(a)));
+			continue;
 		default:
-			attr_str(tb[i], attrs[i].type, s, sizeof(s));
-			v = json_object_new_string(s);
+			s = attr_text(a, attrs[i].type);
+			v = s ? json_object_new_string(s) : NULL;
+			free(s);
 		}
-		json_object_object_add(o, attrs[i].name, v);
+		if (v)
+			json_object_object_add(o, attrs[i].name, v);
 	}
 	return o;
 }

@@ -134,7 +134,7 @@ static int policy_load_cmd(int argc, char **argv)
 		const char *why = dnl_extack(nl);
 
 		err_msg("the kernel refused the policy: %s%s%s", strerror(-r),
-			why ? ": " : "", why ? why : "");
+			why ? ": " : "", why ? shown(why) : "");
 		dnl_close(nl);
 		/* any refusal of a load (already sealed, invalid) is a refusal */
 		return r == -ENOMEM || r == -EIO ? EXIT_FAIL : EXIT_DENIED;
@@ -256,13 +256,14 @@ static int policy_check_cmd(int argc, char **argv)
 			json_object_object_add(o, "profile",
 					       json_object_new_string(p->profiles[prof].name));
 		else
-			json_object_object_add(o, "reason", json_object_new_string(why.msg));
+			json_add_str(o, "reason", why.msg);
 		json_print(o, false);
 		json_object_put(o);
 	} else if (r >= 0) {
 		printf("accepted by profile %s\n", p->profiles[prof].name);
 	} else {
-		printf("denied: %s\n", why.msg[0] ? why.msg : strerror(-r));
+		/* the reason may quote PARAMS: one line, whatever they hold */
+		printf("denied: %s\n", why.msg[0] ? shown(why.msg) : strerror(-r));
 	}
 	free(p);
 	return r >= 0 ? EXIT_OK : EXIT_DENIED;
@@ -302,7 +303,7 @@ static int policy_show_cmd(int argc, char **argv)
 	r = dms_policy_decode(buf, len, p, &why);
 	free(buf);
 	if (r) {
-		err_msg("cannot decode the sealed policy: %s", why.msg);
+		err_msg("cannot decode the sealed policy: %s", shown(why.msg));
 		free(p);
 		return EXIT_FAIL;
 	}
@@ -342,7 +343,7 @@ int cmd_policy(int argc, char **argv)
 		return policy_format_cmd(argc, argv);
 	if (!strcmp(sub, "check"))
 		return policy_check_cmd(argc, argv);
-	err_msg("unknown policy command '%s'", sub);
+	err_msg("unknown policy command '%s'", shown(sub));
 	policy_usage(stderr);
 	return EXIT_USAGE;
 }

@@ -35,7 +35,7 @@ static int perr(struct pctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (!c->err)
-		fprintf(stderr, "%s: %s%s%s\n", c->file, c->path,
+		fprintf(stderr, "%s: %s%s%s\n", shown(c->file), c->path,
 			c->path[0] ? ": " : "", msg);
 	c->err = -EINVAL;
 	return -EINVAL;
@@ -46,7 +46,8 @@ static size_t push_key(struct pctx *c, const char *key)
 {
 	size_t n = strlen(c->path);
 
-	snprintf(c->path + n, sizeof(c->path) - n, "%s%s", n ? "." : "", key);
+	/* keys come from the file: never a raw control byte in a message */
+	snprintf(c->path + n, sizeof(c->path) - n, "%s%s", n ? "." : "", shown(key));
 	return n;
 }
 
@@ -282,9 +283,9 @@ static int key_form(struct pctx *c, struct json_object *v, size_t i, void *arg)
 			break;
 	if (k == ARRAY_SIZE(key_forms))
 		return perr(c, "\"%s\" is not a key form (hex, logon, user, encrypted, trusted)",
-			    s);
+			    shown(s));
 	if (*mask & key_forms[k].bit)
-		return perr(c, "\"%s\" is listed twice", s);
+		return perr(c, "\"%s\" is listed twice", shown(s));
 	*mask |= key_forms[k].bit;
 	return 0;
 }
@@ -301,9 +302,9 @@ static int int_mode(struct pctx *c, struct json_object *v, size_t i, void *arg)
 	if (!strcmp(s, "R"))
 		return perr(c, "mode \"R\" (recovery: no integrity checks) is never allowed");
 	if (strlen(s) != 1 || !strchr("JDBI", s[0]))
-		return perr(c, "\"%s\" is not an integrity mode (J, D, B, I)", s);
+		return perr(c, "\"%s\" is not an integrity mode (J, D, B, I)", shown(s));
 	if (*mask & DMS_MODE_BIT(s[0]))
-		return perr(c, "\"%s\" is listed twice", s);
+		return perr(c, "\"%s\" is listed twice", shown(s));
 	*mask |= DMS_MODE_BIT(s[0]);
 	return 0;
 }
@@ -345,14 +346,15 @@ static int str_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 		return -EINVAL;
 	for (k = 0; k < i; k++)
 		if (!strcmp(l->base + k * l->stride, dst))
-			return perr(c, "\"%s\" is listed twice", dst);
+			return perr(c, "\"%s\" is listed twice", shown(dst));
 	*l->n = i + 1;
 	return 0;
 }
 
 static int cipher_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 {
-	static const char *const keys[] = { "spec", "key_size", NULL };
+	static const char *const keys[] = {
+		"spec", "key_size", "integrity_key_size", NULL };
 	struct dms_profile *pr = arg;
 	struct dms_cipher_rule *rule = &pr->ciphers[i];
 	struct json_object *ks;
@@ -371,6 +373,18 @@ static int cipher_elem(struct pctx *c, struct json_object *v, size_t i, void *ar
 	pop(c, n);
 	if (r)
 		return r;
+	/* optional: 0 (the default) means the table may not use the option */
+	ks = get(c, v, "integrity_key_size", false);
+	if (ks) {
+		n = push_key(c, "integrity_key_size");
+		r = to_u32(c, ks, 0, 511, &rule->integrity_key_size);
+		if (!r && rule->integrity_key_size >= rule->key_size)
+			r = perr(c, "%u must be smaller than key_size (%u)",
+				 rule->integrity_key_size, rule->key_size);
+		pop(c, n);
+		if (r)
+			return r;
+	}
 	pr->n_ciphers = i + 1;
 	return 0;
 }
@@ -437,13 +451,35 @@ static int parse_crypt(struct pctx *c, struct json_object *o, struct dms_profile
 	return r;
 }
 
-static int tag_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
+/*
+ * "tag_sizes": [N, ...], or the older "tag_size": N as a list of one. The
+ * canonical form (policy format/show) always writes "tag_sizes".
+ */
+static int parse_tag_sizes(struct pctx *c, struct json_object *o,
+			   struct dms_profile *pr)
 {
-	struct dms_profile *pr = arg;
+	struct u32list tl = { pr->tag_sizes, &pr->n_tag_sizes, 1, 1024 };
+	struct json_object *one = get(c, o, "tag_size", false);
+	struct json_object *list = get(c, o, "tag_sizes", false);
+	size_t n;
+	int r;
 
-	if (to_u32(c, v, 1, 1024, &pr->tag_sizes[i]))
+	if (one && list)
+		return perr(c, "give tag_sizes or tag_size, not both");
+	if (!one && !list)
+		return perr(c, "tag_sizes: missing (required; tag_size is also accepted)");
+	if (one) {
+		n = push_key(c, "tag_size");
+		r = to_u32(c, one, 1, 1024, &pr->tag_sizes[0]);
+		pop(c, n);
+		if (!r)
+			pr->n_tag_sizes = 1;
+		return r;
+	}
+	if (get_array(c, o, "tag_sizes", true, DMS_MAX_TAG_SIZES, u32_elem, &tl))
 		return -EINVAL;
-	pr->n_tag_sizes = i + 1;
+	if (!pr->n_tag_sizes)
+		return perr(c, "tag_sizes: at least one tag size is needed");
 	return 0;
 }
 
@@ -459,25 +495,11 @@ static int parse_integrity(struct pctx *c, struct json_object *o,
 	struct strlist ih = { &pr->internal_hash[0][0], DMS_ALG_MAX, &pr->n_internal_hash };
 	struct strlist jc = { &pr->journal_crypt[0][0], DMS_ALG_MAX, &pr->n_journal_crypt };
 	struct strlist jm = { &pr->journal_mac[0][0], DMS_ALG_MAX, &pr->n_journal_mac };
-	struct json_object *ts;
-	size_t n;
-	int r;
-
 	if (want_type(c, o, json_type_object) || check_keys(c, o, keys))
 		return -EINVAL;
-	if (get_array(c, o, "modes", true, 4, int_mode, &pr->int_modes))
-		return -EINVAL;
-	ts = json_object_object_get_ex(o, "tag_sizes", NULL) ? NULL :
-	     get(c, o, "tag_size", true);
-	if (ts) {
-		n = push_key(c, "tag_size");
-		r = to_u32(c, ts, 1, 1024, &pr->tag_sizes[0]);
-		pr->n_tag_sizes = 1;
-		pop(c, n);
-	} else {
-		r = get_array(c, o, "tag_sizes", true, DMS_MAX_TAG_SIZES, tag_elem, pr);
-	}
-	if (r || get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
+	if (get_array(c, o, "modes", true, 4, int_mode, &pr->int_modes) ||
+	    parse_tag_sizes(c, o, pr) ||
+	    get_array(c, o, "block_sizes", true, 4, size_bit, &pr->block_sizes) ||
 	    parse_flag(c, o, "require_fix_padding", true, &pr->int_require,
 		       DMS_INT_FIX_PADDING) ||
 	    parse_flag(c, o, "require_fix_hmac", true, &pr->int_require,
@@ -516,7 +538,7 @@ static int profile_elem(struct pctx *c, struct json_object *v, size_t i, void *a
 		return -EINVAL;
 	for (k = 0; k < i; k++)
 		if (!strcmp(p->profiles[k].name, pr->name))
-			return perr(c, "name: profile \"%s\" is defined twice", pr->name);
+			return perr(c, "name: profile \"%s\" is defined twice", shown(pr->name));
 	s = get(c, v, "crypt", true);
 	if (!s)
 		return -EINVAL;
@@ -607,7 +629,8 @@ static int parse_policy(struct pctx *c, struct json_object *root, struct dms_pol
 	}
 	if (get_array(c, root, "other_targets", false, DMS_MAX_OTHER_TARGETS,
 		      str_elem, &ot) ||
-	    get_array(c, root, "consumers", false, DMS_MAX_CONSUMERS, str_elem, &co) ||
+	    get_array(c, root, "consumers", false, DMS_MAX_CONSUMERS,
+		      str_elem, &co) ||
 	    get_array(c, root, "profiles", true, DMS_MAX_PROFILES, profile_elem, p))
 		return -EINVAL;
 	if (!p->n_profiles)
@@ -692,11 +715,11 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	memset(p, 0, sizeof(*p));
 	text = read_all(path, &len);
 	if (!text) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: %s\n", shown(path), strerror(errno));
 		return -errno;
 	}
 	if (strlen(text) != len) {
-		fprintf(stderr, "%s: contains a NUL byte\n", path);
+		fprintf(stderr, "%s: contains a NUL byte\n", shown(path));
 		free(text);
 		return -EINVAL;
 	}
@@ -707,7 +730,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 		int line, col;
 
 		line_col(text, json_tokener_get_parse_end(tok), &line, &col);
-		fprintf(stderr, "%s:%d:%d: invalid JSON: %s\n", path, line, col,
+		fprintf(stderr, "%s:%d:%d: invalid JSON: %s\n", shown(path), line, col,
 			json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(root);
 		json_tokener_free(tok);
@@ -723,7 +746,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	dms_policy_normalize(p);
 	r = dms_policy_validate(p, &why);
 	if (r) {
-		fprintf(stderr, "%s: %s\n", path, why.msg[0] ? why.msg : "policy is not valid");
+		fprintf(stderr, "%s: %s\n", shown(path), why.msg[0] ? why.msg : "policy is not valid");
 		return -EINVAL;
 	}
 	return 0;
@@ -796,6 +819,7 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 		struct json_object *ci_int = json_object_new_object();
 		struct json_object *aead = json_object_new_array();
 		struct json_object *modes = json_object_new_array();
+		struct json_object *tags = json_object_new_array();
 
 		json_object_object_add(jp, "name", json_object_new_string(pr->name));
 		for (k = 0; k < pr->n_ciphers && k < DMS_MAX_CIPHERS; k++) {
@@ -805,6 +829,8 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 					       json_object_new_string(pr->ciphers[k].spec));
 			json_object_object_add(r, "key_size",
 					       json_object_new_int64(pr->ciphers[k].key_size));
+			json_object_object_add(r, "integrity_key_size",
+					       json_object_new_int64(pr->ciphers[k].integrity_key_size));
 			json_object_array_add(ci, r);
 		}
 		json_object_object_add(cr, "ciphers", ci);
@@ -833,14 +859,9 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 				json_object_array_add(modes, json_object_new_string(m));
 			}
 		json_object_object_add(in, "modes", modes);
-		{
-			struct json_object *tl = json_object_new_array();
-			uint32_t t;
-
-			for (t = 0; t < pr->n_tag_sizes; t++)
-				json_object_array_add(tl, json_object_new_int64(pr->tag_sizes[t]));
-			json_object_object_add(in, "tag_sizes", tl);
-		}
+		for (k = 0; k < pr->n_tag_sizes && k < DMS_MAX_TAG_SIZES; k++)
+			json_object_array_add(tags, json_object_new_int64(pr->tag_sizes[k]));
+		json_object_object_add(in, "tag_sizes", tags);
 		json_object_object_add(in, "block_sizes", size_list(pr->block_sizes));
 		add_bool(in, "require_fix_padding", pr->int_require & DMS_INT_FIX_PADDING);
 		add_bool(in, "require_fix_hmac", pr->int_require & DMS_INT_FIX_HMAC);

@@ -1,20 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dmsealctl: the only place key material lives in this program.
+ * dmsealctl: the only place key material is made in this program, and
+ * the hardening of the process before it is.
  *
  * The volume key is made here with getrandom(2), in its own anonymous
  * mapping that is mlock()ed (never swapped: the swap device would be the
- * host's disk), excluded from core dumps (MADV_DONTDUMP) and from a child's
- * copy (MADV_WIPEONFORK: mkfs is fork/exec'ed later), and explicit_bzero'ed
+ * host's disk; the whole process is locked too, see secret_harden()),
+ * excluded from core dumps (MADV_DONTDUMP) and from a child's copy
+ * (MADV_WIPEONFORK: mkfs is fork/exec'ed later), and explicit_bzero'ed
  * before it is unmapped. It is never printed, logged or written to a file.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "dmsealctl.h"
+
+static bool may_be_unlocked;
+
+/*
+ * The volume key does not only live in our own buffer: libcryptsetup copies
+ * it (its volume key structure, the dm-crypt table it builds, the keyring
+ * payload), in memory we do not allocate. So before any key exists the
+ * whole process is locked in RAM (MCL_FUTURE: what libcryptsetup allocates
+ * later too; swap would be the host's disk) and made non-dumpable (no core
+ * file, no ptrace attach, /proc/PID/mem closed to other users).
+ */
+int secret_harden(bool allow_unlocked)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+		err_msg("cannot make the process non-dumpable: %s", strerror(errno));
+		return -errno;
+	}
+	if (mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		int e = errno;
+
+		if (!allow_unlocked) {
+			err_msg("cannot lock memory (mlockall: %s): key material could be swapped out; "
+				"needs CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK "
+				"(--allow-unlocked-memory goes on without it)", strerror(e));
+			return -e;
+		}
+		err_msg("warning: cannot lock memory (mlockall: %s); going on because of --allow-unlocked-memory",
+			strerror(e));
+		may_be_unlocked = true;
+	}
+	return 0;
+}
 
 int secret_alloc_random(struct secret *s, size_t len)
 {
@@ -30,7 +65,8 @@ int secret_alloc_random(struct secret *s, size_t len)
 		return -errno;
 	s->buf = p;
 	s->len = len;
-	if (mlock(p, s->map_len) || madvise(p, s->map_len, MADV_DONTDUMP)) {
+	if ((mlock(p, s->map_len) && !may_be_unlocked) ||
+	    madvise(p, s->map_len, MADV_DONTDUMP)) {
 		int e = -errno;
 
 		secret_free(s);

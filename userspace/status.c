@@ -38,9 +38,23 @@ static void status_usage(FILE *f)
 		"Usage: %s status [-j]\n"
 		"\n"
 		"Show the dmseal module's version, whether a policy is sealed, its\n"
-		"SHA-256 digest, and how many targets were allowed, denied and are\n"
-		"pinned right now. Loads the modules (dm_mod, dm_crypt, dm_integrity,\n"
-		"dmseal) first if needed.\n", prog);
+		"SHA-256 digest, how many targets were allowed, denied and are pinned\n"
+		"right now, and, when the module reports it, whether enforcement is live\n"
+		"(enforcing: yes/no) and what enforces or what broke (enforcement).\n"
+		"Loads the modules (dm_mod, dm_crypt, dm_integrity, dmseal) first if\n"
+		"needed. Text: one \"key: value\" per line; JSON: one object, with\n"
+		"\"sealed\" and \"enforcing\" as booleans.\n", prog);
+}
+
+static void status_line(const char *key, const char *text, bool sentence, void *arg)
+{
+	char k[40];
+
+	(void)sentence;
+	(void)arg;
+	/* one key a line: a value may keep its spaces, never a newline */
+	snprintf(k, sizeof(k), "%s:", key);
+	printf("%-16s %s\n", k, text);
 }
 
 static int status_cb(struct nlattr **tb, uint8_t cmd, void *arg)
@@ -54,18 +68,7 @@ static int status_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 		json_print(o, false);
 		json_object_put(o);
 	} else {
-		char line[2048], *tok, *save = NULL;
-
-		dnl_attrs_text(tb, line, sizeof(line));
-		/* one "key: value" per line reads better for a status */
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			if (eq) {
-				*eq = '\0';
-				printf("%-16s %s\n", tok, eq + 1);
-			}
-		}
+		dnl_attrs_each(tb, status_line, NULL);
 	}
 	*(int *)arg = 1;
 	return 0;
@@ -85,7 +88,7 @@ int cmd_status(int argc, char **argv)
 	if (r) {
 		const char *why = dnl_extack(nl);
 
-		err_msg("status: %s%s%s", strerror(-r), why ? ": " : "", why ? why : "");
+		err_msg("status: %s%s%s", strerror(-r), why ? ": " : "", why ? shown(why) : "");
 		dnl_close(nl);
 		return errno_exit(r);
 	}
@@ -98,10 +101,12 @@ static void pins_usage(FILE *f)
 	fprintf(f,
 		"Usage: %s pins [-j]\n"
 		"\n"
-		"List every crypt/integrity target the kernel accepted and pinned: its\n"
-		"device, target type and range, the profile that accepted it, the backing\n"
-		"device, and a summary of the pinned parameters (never key material).\n"
-		"Text: one line per target. JSON: an array of objects.\n", prog);
+		"List every target the kernel accepted and pinned: its device, target\n"
+		"type and range, the profile that accepted it, the backing device, the\n"
+		"devices it opened (opens, when the module reports them) and a summary\n"
+		"of the pinned parameters (never key material). Text: one line per\n"
+		"target, `key=value ...`, names and uuids escaped (\\xHH); JSON: an\n"
+		"array of objects, strings exact.\n", prog);
 }
 
 static int pins_cb(struct nlattr **tb, uint8_t cmd, void *arg)
@@ -112,10 +117,12 @@ static int pins_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 	if (opt_json) {
 		json_object_array_add(arr, dnl_attrs_json(tb));
 	} else {
-		char line[2048];
+		char *line = dnl_attrs_line(tb);
 
-		dnl_attrs_text(tb, line, sizeof(line));
+		if (!line)
+			return -ENOMEM;
 		puts(line);
+		free(line);
 	}
 	return 0;
 }
@@ -136,7 +143,7 @@ int cmd_pins(int argc, char **argv)
 	if (r) {
 		const char *why = dnl_extack(nl);
 
-		err_msg("pins: %s%s%s", strerror(-r), why ? ": " : "", why ? why : "");
+		err_msg("pins: %s%s%s", strerror(-r), why ? ": " : "", why ? shown(why) : "");
 		json_object_put(arr);
 		dnl_close(nl);
 		return errno_exit(r);

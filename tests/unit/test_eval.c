@@ -210,7 +210,7 @@ TEST(eval_integrity_denials)
 	IDENY("/dev/vda 0 32 J 3 block_size:1024 fix_padding fix_hmac",
 	      "profile 'eph': block size 1024 not allowed");
 	IDENY("/dev/vda 0 32 J 2 fix_padding internal_hash:hmac(sha256):0011",
-	      "profile 'eph': fix_hmac required with a keyed internal_hash or journal_mac");
+	      "profile 'eph': fix_hmac required with internal_hash or journal_mac");
 	IDENY("/dev/vda 0 32 J 1 fix_hmac", "profile 'eph': fix_padding required");
 	IDENY("/dev/vda 0 32 J 3 fix_padding fix_hmac legacy_recalculate",
 	      "profile 'eph': legacy_recalculate not allowed");
