@@ -5,8 +5,9 @@
 #   dmsealctl: N passed, N failed
 # and a non-zero exit status if anything failed.
 #
-#  - the digest of selftests/data/policy.json is the one it had before the
-#    policy language grew consumers, tag_sizes and integrity_key_size;
+#  - the digest of policy-v1.json (the selftests' policy before the policy
+#    language grew consumers, tag_sizes and integrity_key_size) is the one it
+#    had then;
 #  - the new fields parse, print in canonical form and round-trip, and the
 #    mistakes are refused naming the JSON path;
 #  - the plain binary carries no test hook, the test binary does;
@@ -16,10 +17,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 U=$(dirname "$HERE")
 TOP=$(dirname "$U")
 CTL=$U/dmsealctl
-POLICY=$TOP/selftests/data/policy.json
-# The digest selftests/data/policy.json had before this change, computed on
-# the unchanged tree (and by the dmsealctl of commit 01ccfba, before the core
-# gained the new fields): it must never move.
+POLICY=$HERE/policy-v1.json
+# The digest policy-v1.json had before the new fields, computed on the
+# unchanged tree (and by the dmsealctl of commit 01ccfba, before the core
+# gained them): it must never move.
 DIGEST_V1=248ee538c005cedf9a2ec06d0ca90920de3e77f7a0da34d044301dc6284b8e57
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -41,7 +42,7 @@ refused() {
 
 # --- digests: old policies keep their bytes ------------------------------------
 D=$("$CTL" policy digest "$POLICY" 2>"$T/err")
-check "policy digest data/policy.json = $DIGEST_V1 (as before the new fields)" \
+check "policy digest policy-v1.json = $DIGEST_V1 (as before the new fields)" \
 	[ "$D" = "$DIGEST_V1" ]
 sed 's/"tag_size": 32,/"tag_sizes": [32],/' "$POLICY" >"$T/list.json"
 check '"tag_sizes": [32] and "tag_size": 32 are the same policy (same digest)' \
