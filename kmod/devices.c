@@ -14,18 +14,15 @@
 #include <linux/module.h>
 #include <linux/blkdev.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 #include "dmseal.h"
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-typedef blk_mode_t dmseal_mode_t;
-#else
-typedef fmode_t dmseal_mode_t;
-#endif
-
+/*
+ * @mode is fmode_t before 6.5 and blk_mode_t since: both an unsigned int,
+ * passed through untouched.
+ */
 static int dmseal_get_device(struct dm_target *ti, const char *path,
-			     dmseal_mode_t mode, struct dm_dev **result);
+			     unsigned int mode, struct dm_dev **result);
 
 static struct dmseal_hook get_device_hook = {
 	.symbol = "dm_mod:dm_get_device",
@@ -77,13 +74,12 @@ static int check_dev(struct dmseal_build *b, struct dm_target *ti, dev_t devt)
 }
 
 static int dmseal_get_device(struct dm_target *ti, const char *path,
-			     dmseal_mode_t mode, struct dm_dev **result)
+			     unsigned int mode, struct dm_dev **result)
 {
 	struct dmseal_build *b = dmseal_build_current();
 	int ret;
 
-	ret = (int)dmseal_hook_call(&get_device_hook, ti, path,
-				    (__force unsigned int)mode, result, 0);
+	ret = (int)dmseal_hook_call(&get_device_hook, ti, path, mode, result, 0);
 	/* a device opened outside a table build (no build) adds nothing */
 	if (!ret && b) {
 		ret = check_dev(b, ti, (*result)->bdev->bd_dev);

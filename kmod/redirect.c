@@ -206,8 +206,14 @@ static struct dmseal_hook canary_hook = {
 	.wrapper = dmseal_canary_wrapper,
 };
 
-/* Called through a pointer the compiler cannot see through. */
-static int (*volatile canary_call)(void) = dmseal_canary;
+/* Through a pointer the compiler cannot see through: no inlined 0. */
+static int canary_call(void)
+{
+	int (*fn)(void) = dmseal_canary;
+
+	OPTIMIZER_HIDE_VAR(fn);
+	return fn();
+}
 
 static bool canary_alive(void)
 {

@@ -135,7 +135,7 @@ static int v_ciphers(struct dms_vctx *v, const struct dms_profile *pr)
 		if (c->key_size < DMS_KEY_MIN || c->key_size > DMS_KEY_MAXSZ)
 			return vfail_u(v, "cipher rule %llu: key_size not in 16..512", i);
 		if (c->integrity_key_size >= c->key_size)
-			return vfail_u(v, "cipher rule %llu: integrity_key_size must be smaller than key_size",
+			return vfail_u(v, "cipher rule %llu: integrity_key_size not below key_size",
 				       i);
 		for (j = 0; j < i; j++)
 			if (!strcmp(c->spec, pr->ciphers[j].spec) &&

@@ -140,7 +140,7 @@ TEST(policy_validate_profiles)
 	     "tag size 32 is a duplicate");
 	VBAD(p->profiles[0].n_tag_sizes = DMS_MAX_TAG_SIZES + 1, "at most 16 tag size");
 	VBAD(p->profiles[0].ciphers[0].integrity_key_size = 64,
-	     "integrity_key_size must be smaller than key_size");
+	     "integrity_key_size not below key_size");
 	VBAD(p->profiles[0].block_sizes = 0, "block_sizes must be");
 	VBAD(p->profiles[0].block_sizes = 1u << 8, "block_sizes must be");
 	VBAD(p->profiles[0].int_require = DMS_INT_RECALC, "int_require has bits");
