@@ -20,10 +20,11 @@ if [ -f settings ]; then
 	[ -n "$t" ] && timeout=$t
 fi
 
-# KSFT_ONLY="prog ..." runs just those (for working on one test)
+# KSFT_ONLY="prog,prog" runs just those (for working on one test; commas,
+# since the guest's kernel command line splits on spaces)
 if [ $# -eq 0 ] && [ -n "${KSFT_ONLY:-}" ]; then
-	# shellcheck disable=SC2086
-	set -- $KSFT_ONLY
+	# shellcheck disable=SC2046
+	set -- $(echo "$KSFT_ONLY" | tr ',' ' ')
 fi
 if [ $# -eq 0 ] && [ -f kselftest-list.txt ]; then
 	# shellcheck disable=SC2046
