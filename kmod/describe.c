@@ -36,6 +36,14 @@ static enum dms_kind kind_of(const char *type)
 	return DMS_KIND_OTHER;
 }
 
+/* Point the core's view of a target at the configuration stored for it. */
+void dmseal_desc_aim(struct dms_tdesc *t, const struct dmseal_tinfo *info)
+{
+	t->crypt = t->kind == DMS_KIND_CRYPT ? info->cfg : NULL;
+	t->integrity = t->kind == DMS_KIND_INTEGRITY ? info->cfg : NULL;
+	t->devs = info->devs;
+}
+
 /* Make room for one more target: the arrays grow, pointers are re-aimed. */
 static int desc_grow(struct dmseal_desc *d)
 {
@@ -75,16 +83,13 @@ int dmseal_desc_add(struct dmseal_desc *d, const char *type, sector_t start,
 	t->kind = kind_of(type);
 	info->profile = -1;
 	size = cfg_size(t->kind);
+	d->n++;
 	if (size) {
 		info->cfg = kzalloc(size, GFP_KERNEL);
 		if (!info->cfg)
 			return -ENOMEM;
-		if (t->kind == DMS_KIND_CRYPT)
-			t->crypt = info->cfg;
-		else
-			t->integrity = info->cfg;
+		dmseal_desc_aim(t, info);
 	}
-	d->n++;
 	return 0;
 }
 
@@ -120,27 +125,21 @@ static int copy_one(struct dmseal_desc *dst, const struct dmseal_desc *src,
 
 	*t = src->t[i];
 	*info = src->info[i];
-	t->crypt = NULL;
-	t->integrity = NULL;
 	info->cfg = NULL;
 	info->devs = NULL;
-	t->devs = NULL;
+	dmseal_desc_aim(t, info);
 	if (size) {
 		info->cfg = kmemdup(src->info[i].cfg, size, GFP_KERNEL);
 		if (!info->cfg)
 			return -ENOMEM;
-		if (t->kind == DMS_KIND_CRYPT)
-			t->crypt = info->cfg;
-		else
-			t->integrity = info->cfg;
 	}
 	if (src->t[i].n_devs) {
 		info->devs = kmemdup(src->info[i].devs,
 				     src->t[i].n_devs * sizeof(u32), GFP_KERNEL);
 		if (!info->devs)
 			return -ENOMEM;
-		t->devs = info->devs;
 	}
+	dmseal_desc_aim(t, info);
 	return 0;
 }
 

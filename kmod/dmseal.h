@@ -128,6 +128,7 @@ struct dmseal_desc {
 
 int dmseal_desc_add(struct dmseal_desc *d, const char *type, sector_t start,
 		    sector_t len);
+void dmseal_desc_aim(struct dms_tdesc *t, const struct dmseal_tinfo *info);
 int dmseal_desc_copy(struct dmseal_desc *dst, const struct dmseal_desc *src);
 void dmseal_desc_free(struct dmseal_desc *d);
 void dmseal_desc_summary(const struct dmseal_desc *d, u32 i, char *buf,

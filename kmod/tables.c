@@ -334,6 +334,20 @@ static bool governed_now(struct dmseal_table *tab, const u32 *devs, u32 n)
 	return false;
 }
 
+/* The device's pin and, for crypt under a profile requiring it, the stack. */
+static int pin_and_stack(struct dmseal_table *tab, u32 i, int profile,
+			 struct dms_reason *why)
+{
+	const struct dms_tdesc *t = &tab->desc.t[i];
+
+	if (dmseal_pin_compare(tab->md, &tab->desc, i, false, why))
+		return -EACCES;
+	if (t->kind == DMS_KIND_CRYPT &&
+	    tab->sealed->policy.profiles[profile].integrity_required)
+		return dmseal_check_stack(t->crypt, why);
+	return 0;
+}
+
 /* --- before the constructor -------------------------------------------------- */
 
 /* A crypt or integrity target as requested: policy, pin, stack. */
@@ -360,12 +374,7 @@ static int requested_checks(struct dmseal_table *tab, u32 i, const char *params,
 		ret = resolve_dev(&it->meta_dev, why);
 	if (ret)
 		return ret;
-	if (dmseal_pin_compare(tab->md, &tab->desc, i, false, why))
-		return -EACCES;
-	if (t->kind == DMS_KIND_CRYPT &&
-	    tab->sealed->policy.profiles[p].integrity_required)
-		return dmseal_check_stack(t->crypt, why);
-	return 0;
+	return pin_and_stack(tab, i, p, why);
 }
 
 static int before_ctr(struct dmseal_table *tab, u32 i, const char *params,
@@ -435,10 +444,7 @@ static int describe(struct dmseal_table *tab, u32 i, struct dmseal_build *b,
 	    b->key_reads == 1)
 		((struct dms_crypt *)cfg)->key_fp = b->key_fp;
 	swap(info->cfg, cfg);
-	if (t->kind == DMS_KIND_CRYPT)
-		t->crypt = info->cfg;
-	else
-		t->integrity = info->cfg;
+	dmseal_desc_aim(t, info);
 	info->described = true;
 out:
 	kfree_sensitive(cfg);
@@ -464,12 +470,7 @@ static int built_checks(struct dmseal_table *tab, u32 i, struct dms_reason *why)
 	if (p < 0)
 		return -EACCES;
 	tab->desc.info[i].profile = p;
-	if (dmseal_pin_compare(tab->md, &tab->desc, i, false, why))
-		return -EACCES;
-	if (t->kind == DMS_KIND_CRYPT &&
-	    tab->sealed->policy.profiles[p].integrity_required)
-		return dmseal_check_stack(t->crypt, why);
-	return 0;
+	return pin_and_stack(tab, i, p, why);
 }
 
 static int after_ctr(struct dmseal_table *tab, u32 i, struct dmseal_build *b,

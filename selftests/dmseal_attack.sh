@@ -59,16 +59,11 @@ cleanup() {
 	for k in $KEYS; do
 		keyctl unlink "$k" @u >/dev/null 2>&1
 	done
-	for d in $VDA $VDB; do
-		[ -b "$d" ] && dd if=/dev/zero of="$d" bs=1M count=8 conv=fsync 2>/dev/null
-	done
+	wipe_disks 8 $VDA $VDB
 	rm -rf "$T"
 }
 
-if [ "$(hostname)" != dmseal-guest ] && [ -z "${DMSEAL_SELFTEST_ANY_HOST:-}" ]; then
-	diag "not the dmseal test guest (hostname $(hostname)): this test formats $VDA and $VDB"
-	skip_rest "not in the test guest"
-fi
+only_in_test_guest "formats $VDA and $VDB"
 mkdir -p "$T"
 trap cleanup EXIT
 for t in dmsetup cryptsetup integritysetup keyctl; do

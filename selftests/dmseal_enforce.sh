@@ -59,17 +59,12 @@ cleanup() {
 		keyctl revoke "$k" >/dev/null 2>&1
 		keyctl unlink "$k" @u >/dev/null 2>&1
 	done
-	for d in $VDA $VDB; do
-		[ -b "$d" ] && dd if=/dev/zero of="$d" bs=1M count=4 conv=fsync 2>/dev/null
-	done
+	wipe_disks 4 $VDA $VDB
 	rm -rf "$T"
 }
 
 # This test formats disks: only in the dmseal test guest.
-if [ "$(hostname)" != dmseal-guest ] && [ -z "${DMSEAL_SELFTEST_ANY_HOST:-}" ]; then
-	diag "not the dmseal test guest (hostname $(hostname)): this test formats $VDA and $VDB"
-	skip_rest "not in the test guest"
-fi
+only_in_test_guest "formats $VDA and $VDB"
 mkdir -p "$T"
 trap cleanup EXIT
 for t in dmsetup cryptsetup keyctl; do

@@ -44,10 +44,7 @@ cleanup() {
 	rm -rf "$T"
 }
 
-if [ "$(hostname)" != dmseal-guest ] && [ -z "${DMSEAL_SELFTEST_ANY_HOST:-}" ]; then
-	diag "not the dmseal test guest: this test loads and unloads dmseal"
-	skip_rest "not in the test guest"
-fi
+only_in_test_guest "loads and unloads dmseal"
 mkdir -p "$T"
 trap cleanup EXIT
 [ -x "$TOOL" ] || skip_rest "no dmseal_tool"
