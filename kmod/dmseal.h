@@ -105,6 +105,7 @@ unsigned long dmseal_enter(unsigned long a1, unsigned long a2, unsigned long a3,
 /* The liveness of the mechanism itself (see redirect.c); 0 or an errno. */
 int dmseal_canary_init(void);
 void dmseal_watch_start(void);
+void dmseal_watch_stop(void);
 void dmseal_canary_exit(void);
 bool dmseal_enforcing(char *what, size_t len);
 

@@ -84,6 +84,7 @@ err:
 
 static void __exit dmseal_exit(void)
 {
+	dmseal_watch_stop();
 	/* Sealing holds a module reference: only rmmod -f gets here sealed. */
 	if (dmseal_sealed_get()) {
 		pr_crit("forced unload: the sealed policy and %d pin(s) are gone, nothing is enforced\n",

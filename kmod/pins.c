@@ -209,8 +209,8 @@ static int check_stack_locked(const struct dms_crypt *c, struct dms_reason *why)
 			it = NULL;
 			break;
 		}
-		/* a second size anywhere fails on the first one's comparison */
-		if (!it || it->tag_size != c->integrity_bytes)
+		/* the first target with tags of another size, if any, decides */
+		if (!it || it->tag_size == c->integrity_bytes)
 			it = below->desc.t[i].integrity;
 	}
 	return dms_check_stack(c, it, why);

@@ -277,8 +277,13 @@ void dmseal_watch_start(void)
 	schedule_delayed_work(&watch_work, DMSEAL_WATCH_INTERVAL);
 }
 
-void dmseal_canary_exit(void)
+/* Before the netlink family goes: the check sends events through it. */
+void dmseal_watch_stop(void)
 {
 	cancel_delayed_work_sync(&watch_work);
+}
+
+void dmseal_canary_exit(void)
+{
 	dmseal_hook_disarm(&canary_hook);
 }
