@@ -38,7 +38,7 @@ static double now(void)
 /* The baseline: copy and split into argv, like dm_split_args. */
 static void split(const char *s)
 {
-	char buf[DMS_PARAMS_MAX], *argv[64], *p = buf;
+	char buf[4096], *argv[64], *p = buf;
 	int argc = 0;
 
 	strcpy(buf, s);
