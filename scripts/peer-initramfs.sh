@@ -82,6 +82,20 @@ cp "$SRCDIR/tests/integrity-compat-test" "$SRCDIR/tests/luks2-integrity-test" "$
 python3 "$REPO/selftests/peer/split-cases.py" "$P/units" \
 	ic="$P/upstream/integrity-compat-test" l2="$P/upstream/luks2-integrity-test"
 cp "$P/units/units.list" "$PBUILD/units.list"
+for u in "$P"/units/*/[0-9]*.sh; do
+	bash -n "$u" || die "split-cases.py wrote a unit bash cannot parse: $u"
+done
+# a new upstream version must not be split silently wrong
+UPVER=$(dpkg-query -W -f='${Version}' cryptsetup-bin)
+UPVER=${UPVER#*:}
+UPVER=${UPVER%%-*}
+n=$(wc -l <"$P/units/units.list")
+want=$(awk -v v="$UPVER" '$1 == v { print $2 }' "$REPO/selftests/peer/expected-units")
+if [[ -z $want ]]; then
+	log "warning: no expected unit count for cryptsetup $UPVER in selftests/peer/expected-units: check $PBUILD/units.list"
+elif ((n != want)); then
+	die "split-cases.py cut cryptsetup $UPVER's scripts into $n units, expected $want (selftests/peer/expected-units)"
+fi
 
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	zstd -q -T0 -3 -f -o "$OUT.tmp"

@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash
+# PEER_OUT and friends come from run-peer.sh; PEER_CASE_LOG is read by the
+# generated units.
+# shellcheck disable=SC2153,SC2034
 # peer-lib.sh: sourced by every unit of the peer suite (after the upstream
 # script's prelude, see split-cases.py). It turns each call of an upstream
 # test function into one recorded case and captures, per case, what the

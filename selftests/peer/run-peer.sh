@@ -108,7 +108,7 @@ show_case() {
 	if [ -f "$RES/$id.result" ]; then
 		read -r r rc secs <"$RES/$id.result"
 	else
-		r=FAIL rc=killed secs=?
+		r=FAIL rc=killed secs='?'
 	fi
 	name=$(cat "$RES/$id.name" 2>/dev/null)
 	say "case $id $r rc=$rc secs=$secs $name"
@@ -179,9 +179,12 @@ for line in "${UNITS[@]}"; do
 	# cases of this unit: the unit id itself and UNIT.N, in order
 	ids=()
 	[ -f "$RES/$uid.begin" ] && ids+=("$uid")
-	for f in $(ls "$RES" | grep -E "^$uid\.[0-9]+\.begin$" | sort -t. -k2 -n); do
-		ids+=("${f%.begin}")
-	done
+	for f in "$RES/$uid".*.begin; do
+		[ -f "$f" ] || continue
+		f=${f##*/}
+		echo "${f%.begin}"
+	done | sort -t. -k2 -n >"$RES/.ids"
+	while read -r f; do ids+=("$f"); done <"$RES/.ids"
 	if ((${#ids[@]} == 0)) && [ "$kind" != group ]; then
 		# the unit ended before its case began (its setup failed or skipped)
 		echo "unit setup ended the script" >"$RES/$uid.name"
