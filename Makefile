@@ -4,6 +4,9 @@
 #   make check         everything, ending in one line "N passed, N failed"
 #                      (KERNEL=6.1 or KERNEL=6.12 for one guest kernel;
 #                      SELFTEST_FAIL=1 to see a failing selftest fail it)
+#   make check-peer    cryptsetup's own integrity tests, case by case, without
+#                      dmseal, with dmseal governing nothing and governing all
+#                      (scripts/check-peer.sh; KERNEL= as for check)
 #   make lint          checkpatch --strict and sparse over the module
 #   make bench         what dmseal costs, as ratios to a same-run baseline
 #   make demo          boot a guest (KERNEL, default 6.1) running the demo
@@ -48,6 +51,9 @@ lint:
 check:
 	@scripts/check.sh $(KERNELS)
 
+check-peer:
+	@scripts/check-peer.sh $(KERNELS)
+
 # Per-kernel steps (each one reuses the cache; see scripts/*.sh).
 kernel-%:
 	scripts/kernel.sh $*
@@ -71,4 +77,4 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	rm -rf build
 
-.PHONY: all userspace selftests unit deps lint check demo bench clean
+.PHONY: all userspace selftests unit deps lint check check-peer demo bench clean

@@ -42,9 +42,15 @@ if [[ -z $CHROOT ]]; then
 	make -C "$KDIR" M="$OUT/src/kmod" -j"$JOBS" modules
 	ko=$OUT/src/kmod/dmseal.ko
 else
-	stage "$CHROOT/build/dmseal"
-	chroot "$CHROOT" make -C "${KDIR#"$CHROOT"}" M=/build/dmseal/kmod -j"$JOBS" modules
-	ko=$CHROOT/build/dmseal/kmod/dmseal.ko
+	# The chroot is shared by every clone on the machine: each build stages
+	# into a directory of its own, so two concurrent builds never overwrite
+	# (or compile) each other's sources.
+	mkdir -p "$CHROOT/build"
+	STAGE=$(mktemp -d "$CHROOT/build/dmseal.XXXXXX")
+	trap 'rm -rf "$STAGE"' EXIT
+	stage "$STAGE"
+	chroot "$CHROOT" make -C "${KDIR#"$CHROOT"}" M="${STAGE#"$CHROOT"}/kmod" -j"$JOBS" modules
+	ko=$STAGE/kmod/dmseal.ko
 fi
 [[ -f $ko ]] || die "kbuild produced no dmseal.ko"
 cp "$ko" "$OUT/dmseal.ko"
