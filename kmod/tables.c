@@ -440,8 +440,8 @@ static int describe(struct dmseal_table *tab, u32 i, struct dmseal_build *b,
 	if (ret)
 		goto out;
 	/* a keyring key: the bytes dm-crypt copied, seen by its key setter */
-	if (t->kind == DMS_KIND_CRYPT && t->crypt->key_form != DMS_KEY_HEX &&
-	    b->key_reads == 1)
+	if (t->kind == DMS_KIND_CRYPT && b->key_reads == 1 &&
+	    ((struct dms_crypt *)cfg)->key_form != DMS_KEY_HEX)
 		((struct dms_crypt *)cfg)->key_fp = b->key_fp;
 	swap(info->cfg, cfg);
 	dmseal_desc_aim(t, info);
