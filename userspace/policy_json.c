@@ -524,11 +524,25 @@ static int parse_integrity(struct pctx *c, struct json_object *o,
 	return 0;
 }
 
+/* "kbs:///repo/type/tag" or a prefix of whole segments ending in '/' */
+static int key_uri_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
+{
+	struct strlist *l = arg;
+	struct dms_reason why = { "" };
+
+	if (str_elem(c, v, i, arg))
+		return -EINVAL;
+	if (dms_kbs_uri_check(l->base + i * l->stride, true, &why))
+		return perr(c, "\"%s\": %s", shown(l->base + i * l->stride), why.msg);
+	return 0;
+}
+
 static int profile_elem(struct pctx *c, struct json_object *v, size_t i, void *arg)
 {
-	static const char *const keys[] = { "name", "crypt", "integrity", NULL };
+	static const char *const keys[] = { "name", "crypt", "integrity", "key_uris", NULL };
 	struct dms_policy *p = arg;
 	struct dms_profile *pr = &p->profiles[i];
+	struct strlist ku = { &pr->key_uris[0][0], DMS_KEY_URI_MAX, &pr->n_key_uris };
 	struct json_object *s;
 	size_t n, k;
 	int r;
@@ -555,6 +569,8 @@ static int profile_elem(struct pctx *c, struct json_object *v, size_t i, void *a
 	pop(c, n);
 	if (r)
 		return r;
+	if (get_array(c, v, "key_uris", false, DMS_MAX_KEY_URIS, key_uri_elem, &ku))
+		return -EINVAL;
 	p->n_profiles = i + 1;
 	return 0;
 }
@@ -851,6 +867,10 @@ struct json_object *policy_to_json(const struct dms_policy *p)
 			 pr->crypt_allow & DMS_CRYPT_IV_LARGE_SECTORS);
 		add_bool(cr, "allow_key_wipe", pr->allow_key_wipe);
 		json_object_object_add(jp, "crypt", cr);
+		if (pr->n_key_uris)
+			json_object_object_add(jp, "key_uris",
+					       str_list(&pr->key_uris[0][0], DMS_KEY_URI_MAX,
+							pr->n_key_uris));
 
 		for (k = 0; k < 26; k++)
 			if (pr->int_modes & (1u << k)) {

@@ -34,6 +34,7 @@
 #define P_SECTOR_SIZES		0x07
 #define P_CRYPT_ALLOW		0x08
 #define P_ALLOW_KEY_WIPE	0x09
+#define P_KEY_URI		0x0a
 #define P_INT_MODES		0x20
 #define P_TAG_SIZE		0x21
 #define P_BLOCK_SIZES		0x22
@@ -172,6 +173,8 @@ static void enc_profile_crypt(struct dms_enc *e, const struct dms_profile *pr)
 	enc_tlv_u32(e, P_SECTOR_SIZES, pr->sector_sizes);
 	enc_tlv_u32(e, P_CRYPT_ALLOW, pr->crypt_allow);
 	enc_tlv_bool(e, P_ALLOW_KEY_WIPE, pr->allow_key_wipe);
+	for (i = 0; i < clamp_n(pr->n_key_uris, DMS_MAX_KEY_URIS); i++)
+		enc_tlv_str(e, P_KEY_URI, pr->key_uris[i], DMS_KEY_URI_MAX);
 }
 
 static void enc_profile_body(struct dms_enc *e, const struct dms_profile *pr)
@@ -290,6 +293,7 @@ static const struct dms_tagdef dms_profile_tags[] = {
 	{ P_SECTOR_SIZES, VT_U32, F_REQ, "sector_sizes" },
 	{ P_CRYPT_ALLOW, VT_U32, F_REQ, "crypt_allow" },
 	{ P_ALLOW_KEY_WIPE, VT_BOOL, F_REQ, "allow_key_wipe" },
+	{ P_KEY_URI, VT_STR, F_REP, "key_uri" },
 	{ P_INT_MODES, VT_U32, F_REQ, "int_modes" },
 	{ P_TAG_SIZE, VT_U32, F_REQ | F_REP, "tag_size" },
 	{ P_BLOCK_SIZES, VT_U32, F_REQ, "block_sizes" },
@@ -539,6 +543,11 @@ static int store_profile(void *obj, const struct dms_val *v, struct dms_dctx *d)
 	case P_ALLOW_KEY_WIPE:
 		pr->allow_key_wipe = v->u;
 		return 0;
+	case P_KEY_URI:
+		if (pr->n_key_uris >= DMS_MAX_KEY_URIS)
+			return dec_full(d, v, DMS_MAX_KEY_URIS);
+		return dec_str(d, v, pr->key_uris[pr->n_key_uris++],
+			       DMS_KEY_URI_MAX);
 	case P_INT_MODES:
 		pr->int_modes = v->u;
 		return 0;

@@ -53,6 +53,8 @@ typedef __u64 u64;
 #define DMS_PROFILE_NAME_MAX	32
 #define DMS_TARGET_NAME_MAX	16
 #define DMS_SCOPE_PREFIX_MAX	129	/* DM_UUID_LEN */
+#define DMS_KEY_URI_MAX		256	/* kbs:///repository/type/tag */
+#define DMS_KBS_SEGMENT_MAX	128	/* one of repository, type, tag */
 #define DMS_REASON_MAX		192
 #define DMS_SUMMARY_MAX		512
 
@@ -64,6 +66,7 @@ typedef __u64 u64;
 #define DMS_MAX_ALGS		16
 #define DMS_MAX_OTHER_TARGETS	32
 #define DMS_MAX_CONSUMERS	32
+#define DMS_MAX_KEY_URIS	16
 
 /* Key fingerprints: HMAC-SHA256 under a per-boot secret (kernel side). */
 #define DMS_FP_LEN		32
@@ -280,6 +283,14 @@ struct dms_profile {
 	u32 sector_sizes;		/* mask: bit n allows 1 << n bytes */
 	u32 crypt_allow;		/* DMS_CRYPT_ALLOW_DISCARDS, _IV_LARGE_SECTORS */
 	bool allow_key_wipe;		/* "key wipe" message (suspend) */
+	/*
+	 * Where a persistent volume's key may come from: KBS resource URIs
+	 * or prefixes ending in '/'. The kernel never fetches a key; these
+	 * are sealed (and so attested) for dmsealctl, which refuses any other
+	 * URI before making a request. None: no persistent volumes.
+	 */
+	u32 n_key_uris;
+	char key_uris[DMS_MAX_KEY_URIS][DMS_KEY_URI_MAX];
 
 	/* dm-integrity */
 	u32 int_modes;			/* DMS_MODE_BIT('J') | ... */
@@ -345,6 +356,15 @@ int dms_check_integrity(const struct dms_policy *p,
 
 /* Ciphers that are never acceptable, whatever a policy says. */
 bool dms_cipher_is_null(const char *spec);
+/*
+ * KBS resource URIs: "kbs:///repository/type/tag", segments of
+ * [A-Za-z0-9._-] (not "." or ".."), at most DMS_KBS_SEGMENT_MAX - 1 bytes
+ * each. As a policy prefix, "kbs:///" followed by zero to two whole
+ * segments each ending in '/' is accepted too. On error, why says what.
+ */
+int dms_kbs_uri_check(const char *uri, bool prefix, struct dms_reason *why);
+/* uri is a full, valid KBS URI that one of the profile's key_uris allows */
+bool dms_key_uri_allowed(const struct dms_profile *pr, const char *uri);
 
 /*
  * The stack rule: a crypt target whose profile requires integrity must sit

@@ -174,6 +174,26 @@ static int v_sizes(struct dms_vctx *v, const char *what, u32 n, u32 max,
 	return 0;
 }
 
+static int v_key_uris(struct dms_vctx *v, const struct dms_profile *pr)
+{
+	struct dms_reason r = { "" };
+	char msg[DMS_REASON_MAX + 32];
+	u32 i, j;
+
+	if (pr->n_key_uris > DMS_MAX_KEY_URIS)
+		return vfail_u(v, "too many key_uris (max %llu)", DMS_MAX_KEY_URIS);
+	for (i = 0; i < pr->n_key_uris; i++) {
+		if (dms_kbs_uri_check(pr->key_uris[i], true, &r)) {
+			snprintf(msg, sizeof(msg), "key_uri %u: %s", i, r.msg);
+			return vfail(v, msg);
+		}
+		for (j = 0; j < i; j++)
+			if (!strcmp(pr->key_uris[i], pr->key_uris[j]))
+				return vfail_u(v, "key_uri %llu is a duplicate", i);
+	}
+	return 0;
+}
+
 static int v_crypt(struct dms_vctx *v, const struct dms_profile *pr)
 {
 	int r = v_ciphers(v, pr);
@@ -196,7 +216,7 @@ static int v_crypt(struct dms_vctx *v, const struct dms_profile *pr)
 		return vfail(v, "sector_sizes must be a non-empty set of 512..4096");
 	if (pr->crypt_allow & ~DMS_CRYPT_ALLOW_OK)
 		return vfail(v, "crypt_allow has unknown bits");
-	return 0;
+	return v_key_uris(v, pr);
 }
 
 static int v_algs(struct dms_vctx *v, const char *what, u32 n,
@@ -393,6 +413,11 @@ static int cmp_alg(const void *a, const void *b)
 	return strncmp(a, b, DMS_ALG_MAX);
 }
 
+static int cmp_key_uri(const void *a, const void *b)
+{
+	return strncmp(a, b, DMS_KEY_URI_MAX);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	u32 x = *(const u32 *)a, y = *(const u32 *)b;
@@ -424,6 +449,8 @@ static void normalize_profile(struct dms_profile *pr)
 {
 	sort_items(pr->ciphers, pr->n_ciphers, DMS_MAX_CIPHERS,
 		   sizeof(pr->ciphers[0]), cmp_cipher);
+	sort_items(pr->key_uris, pr->n_key_uris, DMS_MAX_KEY_URIS,
+		   DMS_KEY_URI_MAX, cmp_key_uri);
 	sort_items(pr->aead_sizes, pr->n_aead_sizes, DMS_MAX_AEAD_SIZES,
 		   sizeof(pr->aead_sizes[0]), cmp_u32);
 	sort_items(pr->tag_sizes, pr->n_tag_sizes, DMS_MAX_TAG_SIZES,
