@@ -58,6 +58,7 @@ struct secret {
 	size_t len;
 	size_t map_len;
 };
+int secret_alloc(struct secret *s, size_t len);
 int secret_alloc_random(struct secret *s, size_t len);
 void secret_free(struct secret *s);
 /*
