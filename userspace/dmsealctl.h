@@ -25,6 +25,8 @@ enum {
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_DENIED = 3,	/* refused by the kernel (dmseal policy or seal) */
 	EXIT_NOENT = 4,		/* not sealed / no such device or volume */
+	EXIT_KEY = 5,		/* the volume key could not be fetched (CDH/KBS) */
+	EXIT_VOLUME = 6,	/* the disk does not hold what was asked for */
 };
 
 /* Global options (main.c). */
@@ -58,6 +60,7 @@ struct secret {
 	size_t len;
 	size_t map_len;
 };
+int secret_alloc(struct secret *s, size_t len);
 int secret_alloc_random(struct secret *s, size_t len);
 void secret_free(struct secret *s);
 /*
@@ -132,6 +135,7 @@ int cmd_status(int argc, char **argv);
 int cmd_pins(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_ephemeral(int argc, char **argv);
+int cmd_persistent(int argc, char **argv);
 int print_event(struct nlattr **tb, uint8_t cmd, void *arg);
 
 /* mkfs.c: on a held descriptor, never a path looked up again */

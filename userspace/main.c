@@ -24,6 +24,7 @@ static const struct {
 	{ "pins", cmd_pins, "list the crypt/integrity targets the kernel pinned" },
 	{ "monitor", cmd_monitor, "print dmseal events (deny, pin, unpin, seal)" },
 	{ "ephemeral", cmd_ephemeral, "set up / tear down an ephemeral encrypted volume" },
+	{ "persistent", cmd_persistent, "set up / tear down a persistent volume keyed by the KBS" },
 };
 
 static void usage(FILE *f)
@@ -34,7 +35,7 @@ static void usage(FILE *f)
 		"Usage: %s [-j|--json] [-v|--verbose] COMMAND [ARGS...]\n"
 		"\n"
 		"Control dmseal, the sealed device-mapper storage policy of a\n"
-		"confidential guest, and set up ephemeral volumes it accepts.\n"
+		"confidential guest, and set up ephemeral and persistent volumes it accepts.\n"
 		"\nCommands:\n", prog);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);

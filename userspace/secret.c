@@ -51,10 +51,14 @@ int secret_harden(bool allow_unlocked)
 	return 0;
 }
 
-int secret_alloc_random(struct secret *s, size_t len)
+/*
+ * A zeroed buffer for key material that arrives from elsewhere (a key
+ * broker): the same locked, undumpable, wiped-on-fork mapping as a key we
+ * make ourselves.
+ */
+int secret_alloc(struct secret *s, size_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	size_t got = 0;
 	void *p;
 
 	memset(s, 0, sizeof(*s));
@@ -74,6 +78,16 @@ int secret_alloc_random(struct secret *s, size_t len)
 	}
 	/* best effort: older kernels lack it, the page is locked anyway */
 	(void)madvise(p, s->map_len, MADV_WIPEONFORK);
+	return 0;
+}
+
+int secret_alloc_random(struct secret *s, size_t len)
+{
+	size_t got = 0;
+	int err = secret_alloc(s, len);
+
+	if (err)
+		return err;
 	while (got < len) {
 		/* blocking getrandom: never a key from an unseeded pool */
 		ssize_t r = getrandom(s->buf + got, len - got, 0);
