@@ -177,14 +177,14 @@ static int v_sizes(struct dms_vctx *v, const char *what, u32 n, u32 max,
 static int v_key_uris(struct dms_vctx *v, const struct dms_profile *pr)
 {
 	struct dms_reason r = { "" };
-	char msg[DMS_REASON_MAX + 32];
+	char msg[128];
 	u32 i, j;
 
 	if (pr->n_key_uris > DMS_MAX_KEY_URIS)
 		return vfail_u(v, "too many key_uris (max %llu)", DMS_MAX_KEY_URIS);
 	for (i = 0; i < pr->n_key_uris; i++) {
 		if (dms_kbs_uri_check(pr->key_uris[i], true, &r)) {
-			snprintf(msg, sizeof(msg), "key_uri %u: %s", i, r.msg);
+			snprintf(msg, sizeof(msg), "key_uri %u: %.100s", i, r.msg);
 			return vfail(v, msg);
 		}
 		for (j = 0; j < i; j++)
