@@ -271,7 +271,7 @@ else
 	[ "$R" = ok ] && [ "$SHA" = "$SHA_VOL1" ]
 	expect "fetch: the key, exactly its 96 bytes (SHA-256 matches)"
 	http_proxy=http://10.9.9.9:1 HTTP_PROXY=http://10.9.9.9:1 all_proxy=http://10.9.9.9:1 \
-		ALL_PROXY=http://10.9.9.9:1 no_proxy= fetch -u "$B" kbs:///default/key/vol1 96
+		ALL_PROXY=http://10.9.9.9:1 no_proxy='' fetch -u "$B" kbs:///default/key/vol1 96
 	[ "$R" = ok ] && [ "$SHA" = "$SHA_VOL1" ]
 	expect "fetch: http_proxy/all_proxy in the environment change nothing"
 	fetch -u "http://localhost:$P_OK/cdh/resource/" kbs:///default/key/vol1 96
