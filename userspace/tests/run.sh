@@ -11,7 +11,10 @@
 #  - the new fields parse, print in canonical form and round-trip, and the
 #    mistakes are refused naming the JSON path;
 #  - the plain binary carries no test hook, the test binary does;
-#  - tests/attrs: text and JSON output of hostile dm names (see attrs.c).
+#  - tests/attrs: text and JSON output of hostile dm names (see attrs.c);
+#  - tests/keysource_test: kbs:/// URIs, the CDH URL and the configuration
+#    file, and key fetches from real HTTP servers on loopback (busybox httpd
+#    as CDH, busybox nc as a CDH that never answers).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 U=$(dirname "$HERE")
@@ -23,7 +26,9 @@ POLICY=$HERE/policy-v1.json
 # gained them): it must never move.
 DIGEST_V1=248ee538c005cedf9a2ec06d0ca90920de3e77f7a0da34d044301dc6284b8e57
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+PIDS=
+# the servers the key source tests start, each in its own process group
+trap 'for p in $PIDS; do kill -- "-$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
 n=0 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -136,6 +141,187 @@ for l in lines:
 ' "$T/lines"
 else
 	ok "python3 JSON check # SKIP no python3"
+fi
+
+# --- the key source (keysource.c) ----------------------------------------------------
+KS=$U/tests/keysource_test
+# relay NAME FILE: a TAP program's verdicts as ours
+relay() {
+	while read -r line; do
+		case $line in
+		"ok "*) ok "$1: ${line#ok * - }" ;;
+		"not ok "*) nok "$1: ${line#not ok * - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$2"
+	grep -q '^1\.\.[1-9]' "$2" || nok "$1 ran to the end"
+}
+"$KS" uri >"$T/uri" 2>&1
+relay "kbs URI" "$T/uri"
+"$KS" url >"$T/url" 2>&1
+relay "CDH URL" "$T/url"
+
+# out_is WANT CMD...: CMD prints exactly WANT (stdout and stderr)
+out_is() {
+	want=$1; shift
+	got=$("$@" 2>&1)
+	[ "$got" = "$want" ] && return 0
+	echo "# want: $want"; echo "# got:  $got"
+	return 1
+}
+printf '# CDH on another loopback port\ncdh_url = http://127.0.0.1:9006/cdh/resource\n\n  timeout_ms=2500\nretries = 0\n\tbackoff_ms = 50\n' >"$T/good.conf"
+check "config: comments, blank lines, spaces and tabs around '='" \
+	out_is "cdh_url=http://127.0.0.1:9006/cdh/resource timeout_ms=2500 retries=0 backoff_ms=50 max_body=65536" \
+	"$KS" config "$T/good.conf"
+printf 'retries = 1\n# typo below\ncdh_uri = http://127.0.0.1:8006/cdh/resource\n' >"$T/unknown.conf"
+check "config: an unknown key is refused with its line" \
+	out_is "error: $T/unknown.conf:3: unknown key 'cdh_uri' (known: cdh_url, timeout_ms, retries, backoff_ms)" \
+	"$KS" config "$T/unknown.conf"
+printf 'retries = 1\ntimeout_ms = 10s\n' >"$T/badnum.conf"
+check "config: a bad number is refused with its line" \
+	out_is "error: $T/badnum.conf:2: timeout_ms: '10s' is not a number in 1..600000" \
+	"$KS" config "$T/badnum.conf"
+printf 'timeout_ms = 0\n' >"$T/zero.conf"
+check "config: timeout_ms 0 (no timeout to libcurl) is refused" \
+	out_is "error: $T/zero.conf:1: timeout_ms: '0' is not a number in 1..600000" \
+	"$KS" config "$T/zero.conf"
+printf 'retries = -1\n' >"$T/neg.conf"
+check "config: a negative number is refused" \
+	out_is "error: $T/neg.conf:1: retries: '-1' is not a number in 0..20" "$KS" config "$T/neg.conf"
+printf 'cdh_url = http://10.0.0.1:8006/cdh/resource\n' >"$T/far.conf"
+check "config: a cdh_url off loopback is refused with its line" \
+	sh -c "'$KS' config '$T/far.conf' | grep -qF \"error: $T/far.conf:1: cdh_url: host '10.0.0.1' is not loopback\""
+printf 'retries = 1\nretries = 2\n' >"$T/twice.conf"
+check "config: a key given twice is refused" \
+	out_is "error: $T/twice.conf:2: retries is given twice" "$KS" config "$T/twice.conf"
+printf 'retries\n' >"$T/noeq.conf"
+check "config: a line without '=' is refused" \
+	out_is "error: $T/noeq.conf:1: expected 'key = value'" "$KS" config "$T/noeq.conf"
+check "config: a missing file given explicitly is an error" \
+	out_is "error: cannot open $T/nope.conf: No such file or directory" "$KS" config "$T/nope.conf"
+if [ -e /etc/dmseal/dmsealctl.conf ]; then
+	ok "config: a missing default file means the defaults # SKIP /etc/dmseal/dmsealctl.conf exists"
+else
+	check "config: a missing default file means the defaults" \
+		out_is "cdh_url=http://127.0.0.1:8006/cdh/resource timeout_ms=10000 retries=3 backoff_ms=200 max_body=65536" \
+		"$KS" config -
+fi
+
+# fetch ARGS...: one fetch; sets R (result), W (why), MS (elapsed), RSS, SHA
+fetch() {
+	"$KS" fetch "$@" >"$T/f.out" 2>&1
+	cat "$T/f.out" >>"$T/fetches.out"
+	R=$(sed -n 's/^result=\([^ ]*\).*/\1/p' "$T/f.out")
+	MS=$(sed -n 's/.* elapsed_ms=\([0-9]*\).*/\1/p' "$T/f.out")
+	RSS=$(sed -n 's/.* rss_growth_kb=\([0-9-]*\).*/\1/p' "$T/f.out")
+	SHA=$(sed -n 's/.* sha256=\([0-9a-f-]*\).*/\1/p' "$T/f.out")
+	W=$(sed -n 's/^why=//p' "$T/f.out")
+}
+# expect NAME: the verdict is the status of the test just before
+expect() {
+	if [ "$?" -eq 0 ]; then ok "$1"; else nok "$1"; indent "$T/f.out"; fi
+}
+has() { case $W in *"$1"*) return 0 ;; esac; return 1; }
+# start CMD...: a server in its own process group, stopped on exit
+start() {
+	setsid "$@" >>"$T/servers.log" 2>&1 &
+	PIDS="$PIDS $!"
+}
+
+if ! command -v busybox >/dev/null 2>&1 || ! command -v setsid >/dev/null 2>&1; then
+	ok "key source fetches # SKIP no busybox or setsid (scripts/deps.sh)"
+else
+	D=$T/docroot/cdh/resource/default/key
+	mkdir -p "$D" "$T/deny/cdh/resource/default/key" "$T/cgi/cgi-bin"
+	# the keys are random and never printed: only their SHA-256 is compared
+	head -c 96 /dev/urandom >"$D/vol1"
+	head -c 16 /dev/urandom >"$D/short"
+	head -c 10485760 /dev/zero >"$D/big"
+	cp "$D/vol1" "$T/deny/cdh/resource/default/key/vol1"
+	SHA_VOL1=$(sha256sum <"$D/vol1" | cut -d' ' -f1)
+	od -An -v -tx1 "$D/vol1" | tr -d ' \n' >"$T/vol1.hex"
+	echo 'D:*' >"$T/deny.conf"
+	# CGI "CDH"s that count the requests they get: a 503 and a 404
+	for st in "503 Service Unavailable" "404 Not Found"; do
+		cat >"$T/cgi/cgi-bin/s${st%% *}" <<-EOF
+		#!/bin/sh
+		echo "\$PATH_INFO" >>"$T/hits.${st%% *}"
+		printf 'HTTP/1.1 $st\r\nContent-Type: text/plain\r\n\r\nno\n'
+		EOF
+		chmod +x "$T/cgi/cgi-bin/s${st%% *}"
+	done
+	P_OK=$("$KS" free-port)
+	start busybox httpd -f -p "127.0.0.1:$P_OK" -h "$T/docroot"
+	P_DENY=$("$KS" free-port)
+	start busybox httpd -f -p "127.0.0.1:$P_DENY" -h "$T/deny" -c "$T/deny.conf"
+	P_CGI=$("$KS" free-port)
+	start busybox httpd -f -p "127.0.0.1:$P_CGI" -h "$T/cgi"
+	# accepts every connection, never answers (busybox nc binds all addresses)
+	P_MUTE=$("$KS" free-port)
+	start busybox nc -ll -p "$P_MUTE" -e sleep 20
+	P_CLOSED=$("$KS" free-port)
+	up=0
+	for p in "$P_OK" "$P_DENY" "$P_CGI" "$P_MUTE"; do
+		"$KS" wait-port "$p" && up=$((up + 1))
+	done
+	check "four servers listen (busybox httpd x3, busybox nc)" [ "$up" -eq 4 ]
+	B=http://127.0.0.1:$P_OK/cdh/resource
+
+	fetch -u "$B" kbs:///default/key/vol1 96
+	[ "$R" = ok ] && [ "$SHA" = "$SHA_VOL1" ]
+	expect "fetch: the key, exactly its 96 bytes (SHA-256 matches)"
+	http_proxy=http://10.9.9.9:1 HTTP_PROXY=http://10.9.9.9:1 all_proxy=http://10.9.9.9:1 \
+		ALL_PROXY=http://10.9.9.9:1 no_proxy='' fetch -u "$B" kbs:///default/key/vol1 96
+	[ "$R" = ok ] && [ "$SHA" = "$SHA_VOL1" ]
+	expect "fetch: http_proxy/all_proxy in the environment change nothing"
+	fetch -u "http://localhost:$P_OK/cdh/resource/" kbs:///default/key/vol1 96
+	[ "$R" = ok ] && [ "$SHA" = "$SHA_VOL1" ]
+	expect "fetch: localhost and a base URL ending in '/'"
+	fetch -u "$B" kbs:///default/key/nothing 96
+	[ "$R" = not-found ] && has "resource kbs:///default/key/nothing not found (HTTP 404)" && has "(1 attempt "
+	expect "fetch: 404 is not-found, one attempt"
+	fetch -u "http://127.0.0.1:$P_CGI/cgi-bin/s404" -r 3 -b 10 kbs:///default/key/vol1 96
+	[ "$R" = not-found ] && [ "$(wc -l <"$T/hits.404")" -eq 1 ]
+	expect "fetch: a 404 is never retried (the server saw 1 request with retries=3)"
+	fetch -u "http://127.0.0.1:$P_DENY/cdh/resource" -r 3 kbs:///default/key/vol1 96
+	[ "$R" = forbidden ] && has "refused by CDH/KBS (HTTP 403): attestation or the KBS resource policy denies it" &&
+		has "(1 attempt "
+	expect "fetch: busybox httpd D:* answers 403: forbidden, not retried"
+	fetch -u "$B" kbs:///default/key/short 96
+	[ "$R" = wrong-length ] && has "resource kbs:///default/key/short is 16 bytes; the profile's volume key is 96 bytes"
+	expect "fetch: a 16-byte resource for a 96-byte key is wrong-length"
+	fetch -u "$B" kbs:///default/key/vol1 64
+	[ "$R" = wrong-length ] && has "is 96 bytes; the profile's volume key is 64 bytes"
+	expect "fetch: a 96-byte resource for a 64-byte key is wrong-length"
+	fetch -u "$B" kbs:///default/key/big 96
+	got=$(printf '%s\n' "$W" | sed -n 's/.*transfer stopped after \([0-9]*\) bytes.*/\1/p')
+	[ "$R" = too-big ] && has "larger than the 65536-byte limit (max_body)" &&
+		[ "${got:-99999999}" -lt 1048576 ] && [ "$RSS" -lt 4096 ]
+	expect "fetch: 10 MiB body: too-big, stopped after ${got:-?} bytes, peak RSS +${RSS:-?} KiB"
+	fetch -u "http://127.0.0.1:$P_OK/cdh" kbs:///resource/default/key 96
+	[ "$R" = http-error ] && has "HTTP 302, a redirect (not followed)"
+	expect "fetch: busybox's 302 for a directory is not followed"
+	fetch -u "http://127.0.0.1:$P_CGI/cgi-bin/s503" -r 2 -b 50 kbs:///default/key/vol1 96
+	[ "$R" = http-error ] && has "HTTP 503" && has "(3 attempts " && [ "$(wc -l <"$T/hits.503")" -eq 3 ]
+	expect "fetch: 503 is retried: 3 attempts with retries=2, 3 requests seen"
+	fetch -u "http://127.0.0.1:$P_CLOSED/cdh/resource" -r 2 -b 200 kbs:///default/key/vol1 96
+	[ "$R" = unreachable ] && has "no CDH at http://127.0.0.1:$P_CLOSED (connection refused)" &&
+		has "(3 attempts " && [ "$MS" -ge 600 ] && [ "$MS" -lt 3000 ]
+	expect "fetch: closed port: unreachable after 3 attempts, ${MS:-?} ms (backoff 200+400)"
+	fetch -u "http://127.0.0.1:$P_MUTE/cdh/resource" -t 500 -r 0 kbs:///default/key/vol1 96
+	[ "$R" = timeout ] && has "within 500 ms" && [ "$MS" -ge 450 ] && [ "$MS" -lt 2000 ]
+	expect "fetch: a server that never answers: timeout after ${MS:-?} ms (timeout_ms 500)"
+	fetch -u "http://127.0.0.1:$P_MUTE/cdh/resource" -t 300 -r 1 -b 100 kbs:///default/key/vol1 96
+	[ "$R" = timeout ] && has "(2 attempts " && [ "$MS" -ge 650 ]
+	expect "fetch: a timeout is retried (2 attempts, ${MS:-?} ms)"
+	fetch -u "$B" kbs://evil.example/default/key/vol1 96
+	[ "$R" = bad-uri ] && has "authority 'evil.example' must be empty"
+	expect "fetch: a URI with an authority is refused before any request"
+	fetch -u "http://10.0.0.1:8006/cdh/resource" kbs:///default/key/vol1 96
+	[ "$R" = config ] && has "host '10.0.0.1' is not loopback"
+	expect "fetch: a CDH URL off loopback is refused before any request"
+	check "no key byte in any output (the key's hex is nowhere)" \
+		sh -c "! grep -qif '$T/vol1.hex' '$T/fetches.out'"
 fi
 
 echo "1..$n"
