@@ -10,7 +10,7 @@ PKGS=(
 	qemu-system-x86 busybox-static kmod cpio xz-utils zstd
 	cryptsetup-bin dmsetup keyutils e2fsprogs
 	libcryptsetup-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
-	libjson-c-dev libkeyutils-dev libssl-dev
+	libjson-c-dev libkeyutils-dev libssl-dev libcurl4-openssl-dev
 	debootstrap
 )
 
