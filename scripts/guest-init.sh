@@ -27,6 +27,8 @@ mount -t tmpfs tmpfs /run
 [ -d /sys/kernel/security ] && mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 mkdir -p /run/cryptsetup /run/lock
 hostname dmseal-guest
+# loopback only (no network device): the CDH stand-in serves 127.0.0.1:8006
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 run=selftests
 # shellcheck disable=SC2013 # the cmdline is one line of words

@@ -147,6 +147,8 @@ chmod 755 "$ROOT/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$ROOT/etc/passwd"
 echo "root:x:0:" >"$ROOT/etc/group"
 touch "$ROOT/etc/fstab"
+# glibc resolves "localhost" from /etc/hosts (nss files is in libc.so.6 since 2.34)
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' >"$ROOT/etc/hosts"
 
 mkdir -p "$(dirname "$OUT")"
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |

@@ -5,15 +5,22 @@
 #   --initrd FILE         initramfs (default build/<K>/initramfs.img)
 #   --cmd selftests|demo|PATH   what the guest's /init runs (default selftests)
 #   --env NAME=VALUE      export to the guest command (repeatable)
-#   --disks N             fresh sparse raw disks vda, vdb, ... (default 3)
+#   --disks N             fresh sparse raw disks vda, vdb, ... (default 4:
+#                         vda-vdc scratch, vdd for the persistent tests)
 #   --disk-size SIZE      size of each disk (default 256M)
 #   --timeout SECONDS     kill the guest after this long (default 600)
 #   --keep-disks DIR      create the disks in DIR and keep them
+#   --reuse-disks DIR     attach the N images DIR/vda.img ... as they are (a
+#                         second boot on the same disks): never created nor
+#                         truncated, kept; an error if one is missing
+#   --out DIR             console.log, ktap.log, host-ktap.log and result go
+#                         here (default build/<K>)
 #   --accel tcg|kvm       default tcg; kvm only when asked and /dev/kvm works
 #   --no-judge            just run (demo): no KTAP counting, no host checks
 #
 # The guest's command output (ttyS1) streams live to this terminal and into
 # build/<K>/ktap.log; the kernel console (ttyS0) goes to build/<K>/console.log.
+# (--out moves both, and the result, to another directory.)
 # Afterwards: KTAP counted (scripts/ktap-count.awk), console.log scanned for
 # oops/BUG/panic/Call Trace, selftests/host/* run against the disks. The
 # totals go to build/<K>/result ("PASS FAIL SKIP"); exit 1 on any failure.
@@ -21,7 +28,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-K=6.1 INITRD='' CMD=selftests DISKS=3 DISK_SIZE=256M TIMEOUT=600 KEEP='' ACCEL=tcg JUDGE=1
+K=6.1 INITRD='' CMD=selftests DISKS=4 DISK_SIZE=256M TIMEOUT=600 KEEP='' REUSE='' OUT='' ACCEL=tcg JUDGE=1
 GENV=()
 while (($#)); do
 	case $1 in
@@ -33,6 +40,8 @@ while (($#)); do
 	--disk-size) DISK_SIZE=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--keep-disks) KEEP=$2; shift ;;
+	--reuse-disks) REUSE=$2; shift ;;
+	--out) OUT=$2; shift ;;
 	--accel) ACCEL=$2; shift ;;
 	--no-judge) JUDGE=0 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -45,8 +54,8 @@ ENVF=$DMSEAL_CACHE/kernels/$K/env
 [[ -f $ENVF ]] || die "no $ENVF: run scripts/kernel.sh $K first"
 # shellcheck disable=SC1090
 . "$ENVF"
-OUT=$BUILD/$K
-INITRD=${INITRD:-$OUT/initramfs.img}
+OUT=${OUT:-$BUILD/$K}
+INITRD=${INITRD:-$BUILD/$K/initramfs.img}
 [[ -f $INITRD ]] || die "no initramfs $INITRD: run scripts/initramfs.sh $K"
 mkdir -p "$OUT"
 CONSOLE=$OUT/console.log KTAP=$OUT/ktap.log RESULT=$OUT/result
@@ -61,8 +70,13 @@ kvm)
 *) die "--accel: tcg or kvm" ;;
 esac
 
-# Disks: fresh sparse images per run, attached as vda, vdb, ...
-if [[ -n $KEEP ]]; then
+# Disks: fresh sparse images per run, attached as vda, vdb, ... (or, with
+# --reuse-disks, the images an earlier run kept)
+[[ -n $KEEP && -n $REUSE ]] && die "--keep-disks and --reuse-disks exclude each other"
+if [[ -n $REUSE ]]; then
+	DDIR=$REUSE
+	KEEP=$REUSE
+elif [[ -n $KEEP ]]; then
 	DDIR=$KEEP
 	mkdir -p "$DDIR"
 else
@@ -82,8 +96,12 @@ LETTERS=abcdefghijklmnopqrstuvwxyz
 ((DISKS <= 26)) || die "--disks: at most 26"
 for ((i = 0; i < DISKS; i++)); do
 	img=$DDIR/vd${LETTERS:i:1}.img
-	rm -f "$img"
-	truncate -s "$DISK_SIZE" "$img"
+	if [[ -n $REUSE ]]; then
+		[[ -f $img ]] || die "--reuse-disks: no $img (did the first boot keep its disks?)"
+	else
+		rm -f "$img"
+		truncate -s "$DISK_SIZE" "$img"
+	fi
 	DRIVES+=(-drive "file=$img,if=virtio,format=raw,cache=unsafe")
 done
 
@@ -93,7 +111,7 @@ APPEND="console=ttyS0 panic=-1 oops=panic loglevel=6 dmseal_guest.run=$CMD"
 for e in "${GENV[@]}"; do APPEND+=" dmseal_guest.env.$e"; done
 
 touch "$KTAP"
-log "booting $KVER ($ACCEL) with $CMD; console: $CONSOLE"
+log "booting $KVER ($ACCEL) with $CMD${REUSE:+ on the disks of $REUSE}; console: $CONSOLE"
 start=$SECONDS
 timeout -s KILL "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -smp 2 -m 1536M \
 	-display none -no-reboot -nodefaults \

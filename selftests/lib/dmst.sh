@@ -12,6 +12,14 @@
 #   pins / pin_of NAME             dmseal_tool pins into $T/pins
 #   seal_test_policy               seal data/policy.json, or $DMSEAL_TEST_POLICY
 #                                  with dmsealctl
+#   seal_fresh_boot                in a boot where no test ran yet (the second
+#                                  boot): modprobe dmseal, seal as above, check
+#                                  the digest; the first boot's sealed state
+#   boot_state_put FILE / boot_state_get FILE
+#                                  hand a small file (< 64 KiB) from the first
+#                                  boot to the second: the last 64 KiB of
+#                                  $DMST_STATE_DISK (default /dev/vdd)
+#   boot_state_clear               zero that area
 # Events come from `dmseal_tool monitor` (not ratelimited); if it cannot run,
 # the kernel log line "dmseal: denied ... of NAME (M:m): REASON" is used.
 
@@ -137,6 +145,58 @@ seal_test_policy() {
 	else
 		"$TOOL" seal
 	fi
+}
+
+# seal_fresh_boot: what dmseal_netlink leaves in the first boot (module
+# loaded, data/policy.json sealed), for a test that runs alone in a fresh
+# boot. Returns 0 with the module sealed with the test policy (or already
+# sealed with it), 1 with the reason on stderr.
+seal_fresh_boot() {
+	if [ ! -d /sys/module/dmseal ]; then
+		modprobe dmseal || { echo "modprobe dmseal failed" >&2; return 1; }
+	fi
+	st=$("$TOOL" status) || return 1
+	case $st in sealed=0*) seal_test_policy >&2 || return 1 ;; esac
+	st=$("$TOOL" status) || return 1
+	# with DMSEAL_TEST_POLICY the digest is that file's: not checked here
+	[ -n "${DMSEAL_TEST_POLICY:-}" ] && case $st in sealed=1*) return 0 ;; esac
+	want=$("$TOOL" digest) || return 1
+	case $st in "sealed=1 digest=$want "*) return 0 ;; esac
+	echo "dmseal: $st; expected sealed=1 digest=$want" >&2
+	return 1
+}
+
+# The boot state area: the last 64 KiB of $DMST_STATE_DISK, a header line
+# "DMST-BOOT-STATE <bytes>" then the file. A volume that covers the whole
+# disk overwrites it: put it there before, or read it back after, as fits.
+boot_state_blk() { # the 64 KiB block index of the area
+	echo $(($(blockdev --getsz "${DMST_STATE_DISK:-/dev/vdd}") / 128 - 1))
+}
+boot_state_put() {
+	[ "$(wc -c <"$1")" -le 65000 ] || { echo "boot_state_put: $1 too big" >&2; return 1; }
+	{ echo "DMST-BOOT-STATE $(wc -c <"$1")"; cat "$1"; } >"$1.hdr" &&
+		dd if="$1.hdr" of="${DMST_STATE_DISK:-/dev/vdd}" bs=65536 count=1 \
+			seek="$(boot_state_blk)" conv=sync,fsync 2>/dev/null
+	r=$?
+	rm -f "$1.hdr"
+	return $r
+}
+# boot_state_get FILE: 1 (FILE empty) if the area holds no state
+boot_state_get() {
+	dd if="${DMST_STATE_DISK:-/dev/vdd}" of="$1.raw" bs=65536 count=1 \
+		skip="$(boot_state_blk)" 2>/dev/null || return 1
+	hdr=$(head -n 1 "$1.raw" | tr -d '\000')
+	case $hdr in
+	"DMST-BOOT-STATE "[0-9]*)
+		tail -c +$((${#hdr} + 2)) "$1.raw" | head -c "${hdr#DMST-BOOT-STATE }" >"$1"
+		rm -f "$1.raw"
+		;;
+	*) : >"$1"; rm -f "$1.raw"; return 1 ;;
+	esac
+}
+boot_state_clear() {
+	dd if=/dev/zero of="${DMST_STATE_DISK:-/dev/vdd}" bs=65536 count=1 \
+		seek="$(boot_state_blk)" conv=fsync 2>/dev/null
 }
 
 # 32 and 64 random bytes as hex, for keys that must never be used for data
