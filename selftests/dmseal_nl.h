@@ -177,7 +177,7 @@ static DMST_UNUSED void dmst_profile_common(struct dms_profile *pr)
  */
 static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason *why)
 {
-	struct dms_profile *eph, *hex, *plain;
+	struct dms_profile *eph, *hex, *plain, *pers;
 
 	memset(p, 0, sizeof(*p));
 	p->scope = DMS_SCOPE_ALL;
@@ -185,7 +185,7 @@ static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason 
 	strcpy(p->other_targets[0], "zero");
 	p->n_consumers = 1;
 	strcpy(p->consumers[0], "linear");
-	p->n_profiles = 3;
+	p->n_profiles = 4;
 
 	eph = &p->profiles[0];
 	dmst_profile_common(eph);
@@ -216,6 +216,18 @@ static DMST_UNUSED int dmst_test_policy(struct dms_policy *p, struct dms_reason 
 	strcpy(plain->name, "plain");
 	strcpy(plain->key_desc_prefix, "dmseal-test:");
 	plain->sector_sizes = 512 | 4096;
+
+	/* persistent volumes: keys from two KBS places only */
+	pers = &p->profiles[3];
+	dmst_profile_common(pers);
+	strcpy(pers->name, "persistent");
+	strcpy(pers->key_desc_prefix, "cryptsetup:");
+	pers->sector_sizes = 4096;
+	pers->int_modes = DMS_MODE_BIT('J') | DMS_MODE_BIT('D');
+	pers->block_sizes = 4096;
+	pers->n_key_uris = 2;
+	strcpy(pers->key_uris[0], "kbs:///dmseal-test/volumes/");
+	strcpy(pers->key_uris[1], "kbs:///dmseal-test/keys/disk-a");
 
 	dms_policy_normalize(p);
 	return dms_policy_validate(p, why);

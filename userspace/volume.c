@@ -251,11 +251,30 @@ bool inject(const char *step)
 
 	return s && !strcmp(s, step);
 }
+
+/*
+ * DMSEALCTL_TEST_RUN_AT=<point> DMSEALCTL_TEST_RUN_CMD=<shell command>:
+ * what a host does to the disk at that point (e.g. edit its header after
+ * dmsealctl checked it). Test build only, like inject().
+ */
+void test_run_at(const char *point)
+{
+	const char *at = getenv("DMSEALCTL_TEST_RUN_AT");
+	const char *cmd = getenv("DMSEALCTL_TEST_RUN_CMD");
+
+	if (at && cmd && !strcmp(at, point) && system(cmd))
+		err_msg("test hook at %s: '%s' failed", point, cmd);
+}
 #else
 bool inject(const char *step)
 {
 	(void)step;
 	return false;
+}
+
+void test_run_at(const char *point)
+{
+	(void)point;
 }
 #endif
 

@@ -65,6 +65,7 @@ int drop_keyring_key(const char *desc);
 int make_plan(const struct dms_profile *pr, struct plan *pl, char *why, size_t cap);
 int uuid_random(char out[40]);
 bool inject(const char *step);
+void test_run_at(const char *point);
 bool path_exists(const char *p);
 bool dm_exists(const char *name);
 bool rollback(struct run *run);

@@ -37,10 +37,10 @@ only_in_test_guest() {
 
 # wipe_disks MIB DEV...: zero the first MIB MiB of each disk that exists
 wipe_disks() {
-	n=$1
+	wipe_mib=$1 # not n: lib/ktap.sh counts cases in n
 	shift
 	for d in "$@"; do
-		[ -b "$d" ] && dd if=/dev/zero of="$d" bs=1M count="$n" conv=fsync 2>/dev/null
+		[ -b "$d" ] && dd if=/dev/zero of="$d" bs=1M count="$wipe_mib" conv=fsync 2>/dev/null
 	done
 }
 
