@@ -20,7 +20,7 @@ URI2=kbs:///dmseal-test/keys/disk-a
 T=${TMPDIR:-/tmp}/dmsealctl_pv.$$
 mkdir -p "$T"
 
-PLAN=36
+PLAN=35
 # shellcheck source=lib/ktap.sh
 . "$DIR/lib/ktap.sh"
 # shellcheck source=lib/state.sh
@@ -147,7 +147,7 @@ printf 'cdh_url = http://127.0.0.1:8010/cdh/resource\ntimeout_ms = 1000\nretries
 cdh_hang_start 8010
 cdh_forbidden_start 8011
 for c in "down|--cdh-url http://127.0.0.1:8009/cdh/resource|$PV_URI|connection refused" \
-	"timeout|--config $T/hang.conf|$PV_URI|[Tt]ime" \
+	"timeout|--config $T/hang.conf|$PV_URI|no answer from CDH.*within 1000 ms" \
 	"404|--cdh-url http://127.0.0.1:8006/cdh/resource|kbs:///dmseal-test/volumes/missing|404|not found" \
 	"403|--cdh-url http://127.0.0.1:8011/cdh/resource|$PV_URI|403" \
 	"short key|--profile persistent|kbs:///dmseal-test/volumes/short|16 bytes" \
@@ -203,7 +203,8 @@ edit_case() {
 	refused 3 "does not conform to profile 'persistent'.*$4" "host edit ($1): refused by dmsealctl, nothing written"
 	[ "$5" = 1 ] || return
 	expect_denied "host edit ($1): plain cryptsetup open refused by the kernel at table load" \
-		dmst-pv-plain "" cryptsetup open --volume-key-file "$T/keys/disk-a" $DISK2 dmst-pv-plain
+		dmst-pv-plain "" cryptsetup open --key-size 768 --volume-key-file "$T/keys/disk-a" \
+		$DISK2 dmst-pv-plain
 	cryptsetup close dmst-pv-plain >/dev/null 2>&1
 }
 edit_case "segment cipher cipher_null-ecb" '"encryption":"aes-xts-plain64"' \
@@ -215,7 +216,7 @@ edit_case "sector size 512" '"sector_size":4096' '"sector_size":512' "sector siz
 edit_case "PBKDF2 iterations 4000000000" '"iterations":1000' '"iterations":4000000000' "iterations" 0
 restore
 printf 'host-passphrase' >"$T/pass"
-if cryptsetup luksAddKey -q --volume-key-file "$T/keys/disk-a" --pbkdf pbkdf2 \
+if cryptsetup luksAddKey -q --key-size 768 --volume-key-file "$T/keys/disk-a" --pbkdf pbkdf2 \
 	--pbkdf-force-iterations 1000 $DISK2 "$T/pass" >"$T/out" 2>&1; then
 	before $DISK2
 	pv_setup --device $DISK2 --name $NAME2 --mount $MNT2 --key $URI2

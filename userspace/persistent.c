@@ -575,7 +575,9 @@ static int pv_mkfs(struct pv *pv, char *why, size_t cap)
 		r = ext4_prepare(pv->run.vol.fd, size);
 	if (r)
 		return why[0] ? r : (snprintf(why, cap, "zeroing: %s", strerror(-r)), r);
-	r = inject("mkfs") ? -EIO : run_mkfs_ext4(pv->run.vol.fd, why, cap);
+	if (inject("mkfs"))
+		return snprintf(why, cap, "mkfs: injected failure"), -EIO;
+	r = run_mkfs_ext4(pv->run.vol.fd, why, cap);
 	why[strcspn(why, "\n")] = '\0';
 	return r;
 }
