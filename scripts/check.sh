@@ -3,8 +3,11 @@
 #
 # deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
 # host tests -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
-# build dmseal.ko, initramfs, boot the guest with the selftests. A failing
-# step does not stop the other kernels; it counts as one failure. Ends with
+# build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
+# kept in build/<K>/disks), then boot it a second time on the same disks
+# running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
+# across a reboot); both boots count. A failing step does not stop the other
+# kernels; it counts as one failure. Ends with
 # exactly one summary line
 #   N passed, N failed[, N skipped]
 # and exits non-zero if anything failed. SELFTEST_FAIL=1 in the environment
@@ -67,6 +70,19 @@ fi
 
 GUEST_ENV=()
 [[ -n ${SELFTEST_FAIL:-} ]] && GUEST_ENV=(--env "SELFTEST_FAIL=$SELFTEST_FAIL")
+# the selftests of the second boot, the one list in selftests/Makefile
+SECOND=$(make -s --no-print-directory -C "$REPO/selftests" print-second-boot-tests) ||
+	failed "selftests/Makefile: print-second-boot-tests"
+read -r -a SECOND <<<"$SECOND"
+# add_result FILE WHAT: add a guest run's "PASS FAIL SKIP" to the totals
+add_result() {
+	if [[ -f $1 ]]; then
+		read -r p f s <"$1"
+		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
+	else
+		failed "$2 produced no result"
+	fi
+}
 for k in "$@"; do
 	step "kernel $k"
 	rm -f "$BUILD/$k/result"
@@ -77,13 +93,26 @@ for k in "$@"; do
 		continue
 	fi
 	if ! "$S/initramfs.sh" "$k"; then failed "$k: initramfs"; continue; fi
-	"$S/run-guest.sh" --kernel "$k" --cmd selftests "${GUEST_ENV[@]}"
-	if [[ -f $BUILD/$k/result ]]; then
-		read -r p f s <"$BUILD/$k/result"
-		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
-	else
-		failed "$k: guest run produced no result"
+	disks=$BUILD/$k/disks boot2=$BUILD/$k/boot2
+	rm -rf "$disks" "$boot2/result"
+	t0=$SECONDS
+	"$S/run-guest.sh" --kernel "$k" --cmd selftests --keep-disks "$disks" "${GUEST_ENV[@]}"
+	add_result "$BUILD/$k/result" "$k: guest run"
+	log "$k: first boot took $((SECONDS - t0)) s"
+	if ((${#SECOND[@]})); then
+		step "kernel $k: second boot on the same disks (${SECOND[*]})"
+		only=$(IFS=,; echo "${SECOND[*]}")
+		if [[ -f $disks/vda.img && -f $disks/vdd.img ]]; then
+			t0=$SECONDS
+			"$S/run-guest.sh" --kernel "$k" --cmd selftests --reuse-disks "$disks" \
+				--out "$boot2" --env "KSFT_ONLY=$only" "${GUEST_ENV[@]}"
+			add_result "$boot2/result" "$k: second boot"
+			log "$k: second boot took $((SECONDS - t0)) s"
+		else
+			failed "$k: second boot: the first boot left no disks in $disks, so $only cannot run"
+		fi
 	fi
+	rm -rf "$disks"
 done
 
 printf '\n'
