@@ -65,7 +65,12 @@ guest-%: initramfs-%
 	scripts/run-guest.sh --kernel $* $(if $(SELFTEST_FAIL),--env SELFTEST_FAIL=$(SELFTEST_FAIL))
 
 demo: deps initramfs-$(DEMO_KERNEL)
-	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd demo --no-judge --disks 3
+	rm -rf build/demo-disks
+	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd demo --no-judge --disks 3 \
+		--keep-disks build/demo-disks
+	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd demo --no-judge \
+		--disks 3 --reuse-disks build/demo-disks --env DEMO_PART=2
+	rm -rf build/demo-disks
 
 # Ratios against a baseline measured in the same run, never pass/fail times.
 bench: initramfs-$(DEMO_KERNEL)

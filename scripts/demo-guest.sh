@@ -9,6 +9,30 @@ DISK=/dev/vda
 WEAK_DISK=/dev/vdb
 step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# persistent volumes: a CDH stand-in serving the demo key (the KBS "holds"
+# it: both boots derive the same bytes), on the host's disk $PV_DISK
+T=/tmp/demo
+mkdir -p $T
+. /selftests/lib/cdh.sh
+. /selftests/lib/pv.sh
+PV_DISK=/dev/vdc
+serve_key() {
+	pv_key demo-volume $T/key
+	cdh_put dmseal-test volumes db-0 $T/key
+	cdh_start
+}
+
+if [ "${DEMO_PART:-1}" = 2 ]; then
+	step "9. a new boot on the same disks: the persistent volume is still there"
+	modprobe dmseal && dmsealctl policy load "$POLICY" >/dev/null || exit 1
+	run dmsealctl status
+	serve_key
+	run dmsealctl persistent setup --device $PV_DISK --name db-0 --mount /mnt/db \
+		--key kbs:///dmseal-test/volumes/db-0
+	run cat /mnt/db/hello.txt
+	run dmsealctl persistent teardown --name db-0
+	exit 0
+fi
 
 step "1. the guest kernel loads dmseal (nothing sealed yet: crypt/integrity refused)"
 uname -r
@@ -78,5 +102,31 @@ run dmsealctl pins --json
 sleep 0.3
 kill "$mon" 2>/dev/null
 wait "$mon" 2>/dev/null
+step "8. a persistent volume on $PV_DISK, its key from the KBS (through CDH)"
+serve_key
+echo "# a key URI the sealed policy does not list is refused before any request:"
+run dmsealctl persistent setup --device $PV_DISK --name db-0 --mount /mnt/db \
+	--key kbs:///host-chosen/keys/known-to-the-host --init
+echo "(exit $?)"
+run dmsealctl persistent setup --device $PV_DISK --name db-0 --mount /mnt/db \
+	--key kbs:///dmseal-test/volumes/db-0 --init
+echo "kept across reboots" >/mnt/db/hello.txt
+run dmsealctl persistent teardown --name db-0
+echo "# the LUKS2 header on the disk: no keyslots, the KBS key is the only way in"
+cryptsetup luksDump $PV_DISK | sed -n '/^Data segments/,/^Digests/p'
+echo "# the host edits the header between boots (segment cipher -> cipher_null):"
+dd if=$PV_DISK of=$T/hdr bs=1M count=1 2>/dev/null
+run /selftests/luks2_edit $PV_DISK '"encryption":"aes-xts-plain64"' '"encryption":"cipher_null-ecb"'
+run dmsealctl persistent setup --device $PV_DISK --name db-0 --mount /mnt/db \
+	--key kbs:///dmseal-test/volumes/db-0
+echo "(exit $?: refused by dmsealctl's check, nothing written)"
+pv_key demo-volume $T/key.bin
+run cryptsetup open --key-size 768 --volume-key-file $T/key.bin $PV_DISK db-0
+echo "(exit $?: plain cryptsetup open, refused by the kernel at table load)"
+dmesg | grep 'dmseal: denied' | tail -n 1 | sed 's/^\[[^]]*\] //'
+echo "# the header is put back; the next boot reopens the volume"
+dd if=$T/hdr of=$PV_DISK bs=1M count=1 conv=fsync 2>/dev/null
+cdh_stop
+
 step "events seen by 'dmsealctl monitor'"
 cat /tmp/events
