@@ -54,6 +54,7 @@ struct pv_args {
 	const char *mopts;
 	bool init;
 	bool allow_unlocked;
+	bool by_id;		/* the request's deviceId, which wins over devicePath */
 	/* storage for what a request file gave */
 	char s_device[4096], s_name[128], s_dir[4096], s_uri[DMS_KEY_URI_MAX];
 };
@@ -167,9 +168,11 @@ static int req_option(struct pv_args *a, const char *k, struct json_object *v,
 	if (!json_object_is_type(v, json_type_string))
 		return req_fail(why, cap, "options are strings (a CDH string map)", k);
 	if (!strcmp(k, "devicePath"))
-		return a->device ? 0 : req_copy(v, k, a->s_device, sizeof(a->s_device), why, cap);
-	if (!strcmp(k, "deviceId"))	/* wins over devicePath, as in CDH */
+		return a->by_id ? 0 : req_copy(v, k, a->s_device, sizeof(a->s_device), why, cap);
+	if (!strcmp(k, "deviceId")) {	/* wins over devicePath, as in CDH */
+		a->by_id = true;
 		return device_of_id(s, a->s_device, sizeof(a->s_device), why, cap);
+	}
 	if (!strcmp(k, "key"))
 		return req_copy(v, k, a->s_uri, sizeof(a->s_uri), why, cap);
 	if (!strcmp(k, "mapperName"))
@@ -694,6 +697,7 @@ static int pv_policy(struct pv *pv, uint8_t digest[DMSEAL_DIGEST_LEN], char *why
 {
 	struct dms_reason dwhy = { "" };
 	struct dms_policy *pol = NULL;
+	struct dms_profile *prof;
 	struct dnl *nl = NULL;
 	uint8_t *pbuf = NULL;
 	size_t plen;
@@ -721,8 +725,14 @@ static int pv_policy(struct pv *pv, uint8_t digest[DMSEAL_DIGEST_LEN], char *why
 		goto out;
 	}
 	/* the plan points into the policy: keep a copy of the profile alive */
-	pv->pl.pr = memcpy(malloc(sizeof(*pv->pl.pr)), pv->pl.pr, sizeof(*pv->pl.pr));
-	r = make_plan(pv->pl.pr, &pv->pl, why, cap);
+	prof = malloc(sizeof(*prof));
+	if (!prof) {
+		snprintf(why, cap, "out of memory");
+		r = pv_fail(pv, EXIT_FAIL);
+		goto out;
+	}
+	memcpy(prof, pv->pl.pr, sizeof(*prof));
+	r = make_plan(prof, &pv->pl, why, cap);	/* pv->pl.pr = prof, freed at the end */
 	if (r) {
 		char msg[512];
 

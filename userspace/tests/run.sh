@@ -324,6 +324,64 @@ else
 		sh -c "! grep -qif '$T/vol1.hex' '$T/fetches.out'"
 fi
 
+# --- luks2check: the one header shape a persistent volume may have ---------
+# a header as `persistent --init` writes it (without integrity: formatting
+# dm-integrity needs a kernel), edited the way a hostile host would with the
+# guest's own tool (selftests/luks2_edit), checked by luks2check.c
+L2=$U/tests/luks2check_test
+if cc -O2 -o "$T/luks2_edit" "$TOP/selftests/luks2_edit.c" -lcrypto 2>"$T/cc.err" &&
+	"$L2" make "$T/h0" 2>/dev/null; then
+	l2() { # l2 NAME OLD NEW PATTERN [INTEGRITY SECTOR]: edited, then refused
+		cp "$T/h0" "$T/h1"
+		if [ -n "$2" ] && ! "$T/luks2_edit" "$T/h1" "$2" "$3" >"$T/l2.err" 2>&1; then
+			indent "$T/l2.err"
+			nok "$1"
+			return
+		fi
+		"$L2" check "$T/h1" "${5:-}" "${6:-4096}" >"$T/l2.out"
+		if grep -q -- "$4" "$T/l2.out"; then ok "$1"; else indent "$T/l2.out"; nok "$1"; fi
+	}
+	l2 "luks2check: the header --init writes passes (36864 bytes of metadata)" "" "" "^ok .* 36864$"
+	l2 "luks2check: the profile wants integrity, the header has none" "" "" \
+		"segment has no integrity; the profile requires hmac(sha256)" "hmac(sha256)"
+	l2 "luks2check: another sector size than the profile's" "" "" \
+		"segment sector size is 4096; the profile gives 512" "" 512
+	l2 "luks2check: segment cipher edited to cipher_null-ecb" '"aes-xts-plain64"' '"cipher_null-ecb"' \
+		'segment cipher is "cipher_null-ecb"'
+	l2 "luks2check: a keyslot added" '"keyslots":{}' '"keyslots":{"0":{}}' "the header has keyslots"
+	l2 "luks2check: a token added" '"tokens":{}' '"tokens":{"0":{}}' "the header has tokens"
+	l2 "luks2check: digest iterations raised" '"iterations":1000' '"iterations":4000000000' \
+		"4000000000 PBKDF2 iterations"
+	l2 "luks2check: data moved to offset 0" '"offset":"1048576"' '"offset":"0"' \
+		"segment 0 starts at 0"
+	l2 "luks2check: an unknown segment field" '"iv_tweak":"0"' '"iv_tweak":"0","flags":["x"]' \
+		'has "flags", which dmsealctl never writes'
+	l2 "luks2check: config requirements" '"keyslots_size":"4096"' \
+		'"keyslots_size":"4096","requirements":{"mandatory":["online-reencrypt"]}' \
+		'config has "requirements"'
+	l2 "luks2check: a second digest" '"digests":{' \
+		'"digests":{"1":{"type":"pbkdf2","keyslots":[],"segments":["0"],"hash":"sha256","iterations":1000,"salt":"","digest":""},' \
+		"exactly one digest"
+	cp "$T/h0" "$T/h1"
+	printf 'X' | dd of="$T/h1" bs=1 seek=5000 conv=notrunc 2>/dev/null
+	"$L2" check "$T/h1" "" 4096 >"$T/l2.out"
+	check "luks2check: one JSON byte changed, checksum not fixed: refused" \
+		grep -q "primary header: checksum mismatch" "$T/l2.out"
+	cp "$T/h0" "$T/h1"
+	dd if="$T/h1" of="$T/p" bs=16384 count=1 2>/dev/null
+	"$T/luks2_edit" "$T/h1" '"iterations":1000' '"iterations":1001' >/dev/null 2>&1
+	dd if="$T/p" of="$T/h1" bs=16384 count=1 conv=notrunc 2>/dev/null
+	"$L2" check "$T/h1" "" 4096 >"$T/l2.out"
+	check "luks2check: the secondary copy edited (its checksum fixed): the copies differ" \
+		grep -q "the two header copies differ" "$T/l2.out"
+	head -c 1048576 /dev/zero >"$T/h1"
+	"$L2" check "$T/h1" "" 4096 >"$T/l2.out"
+	check "luks2check: zeros: refused (bad magic)" grep -q "primary LUKS2 header: bad magic" "$T/l2.out"
+else
+	indent "$T/cc.err"
+	nok "luks2check: cannot build luks2_edit or make a LUKS2 header on this host"
+fi
+
 echo "1..$n"
 echo "dmsealctl: $((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
