@@ -8,7 +8,7 @@
 #   --disks N             fresh sparse raw disks vda, vdb, ... (default 4:
 #                         vda-vdc scratch, vdd for the persistent tests)
 #   --disk-size SIZE      size of each disk (default 256M)
-#   --timeout SECONDS     kill the guest after this long (default 600)
+#   --timeout SECONDS     kill the guest after this long (default 900)
 #   --keep-disks DIR      create the disks in DIR and keep them
 #   --reuse-disks DIR     attach the N images DIR/vda.img ... as they are (a
 #                         second boot on the same disks): never created nor
@@ -28,7 +28,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-K=6.1 INITRD='' CMD=selftests DISKS=4 DISK_SIZE=256M TIMEOUT=600 KEEP='' REUSE='' OUT='' ACCEL=tcg JUDGE=1
+K=6.1 INITRD='' CMD=selftests DISKS=4 DISK_SIZE=256M TIMEOUT=900 KEEP='' REUSE='' OUT='' ACCEL=tcg JUDGE=1
 GENV=()
 while (($#)); do
 	case $1 in
