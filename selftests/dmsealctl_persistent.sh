@@ -20,7 +20,7 @@ URI2=kbs:///dmseal-test/keys/disk-a
 T=${TMPDIR:-/tmp}/dmsealctl_pv.$$
 mkdir -p "$T"
 
-PLAN=35
+PLAN=36
 # shellcheck source=lib/ktap.sh
 . "$DIR/lib/ktap.sh"
 # shellcheck source=lib/state.sh
@@ -170,6 +170,13 @@ cat >"$T/req.json" <<EOT
 EOT
 pv_setup --request "$T/req.json"
 check_log "$T/out" "a CDH SecureMount request (sourceType encrypted) opens the volume" \
+	eval "[ $rc -eq 0 ] && pv_data_ok $PV_MNT"
+"$CTL" persistent teardown --name $PV_NAME >/dev/null 2>&1
+# deviceId (MAJ:MIN, as the agent knows the hot-plugged disk) wins over devicePath
+sed "s|\"devicePath\": \"$PV_DISK\"|\"devicePath\": \"/dev/null\", \"deviceId\": \"$(blkno $PV_DISK)\"|" \
+	"$T/req.json" >"$T/req-id.json"
+pv_setup --request "$T/req-id.json"
+check_log "$T/out" "a request naming the disk by deviceId $(blkno $PV_DISK) opens it" \
 	eval "[ $rc -eq 0 ] && pv_data_ok $PV_MNT"
 "$CTL" persistent teardown --name $PV_NAME >/dev/null 2>&1
 sed 's/"targetType"/"volumeMode": "x", "targetType"/' "$T/req.json" >"$T/bad.json"

@@ -310,6 +310,13 @@ static int ephemeral_setup(int argc, char **argv)
 	r = crypt_set_metadata_size(run.cd, 16384, 4096);
 	if (r < 0)
 		verbose("cannot shrink the LUKS2 metadata: %s", strerror(-r));
+	/*
+	 * The key is random and there is no keyslot: nothing to stretch. Without
+	 * this, libcryptsetup benchmarks PBKDF2 to size the LUKS2 key digest.
+	 */
+	r = crypt_set_pbkdf_type(run.cd, &vol_pbkdf_nobench);
+	if (r < 0)
+		verbose("cannot skip the PBKDF benchmark: %s", strerror(-r));
 	if (uuid_random(run.uuid)) {
 		snprintf(why, sizeof(why), "getrandom failed");
 		goto fail;

@@ -480,11 +480,6 @@ static int pv_load(struct pv *pv, char *why, size_t cap)
  */
 static int pv_format(struct pv *pv, char *why, size_t cap)
 {
-	struct crypt_pbkdf_type pbkdf = {
-		/* the key is random: no passphrase to stretch, no benchmark */
-		.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
-		.flags = CRYPT_PBKDF_NO_BENCHMARK,
-	};
 	struct crypt_params_luks2 params = { 0 };
 	ssize_t n;
 	int r, fd;
@@ -500,7 +495,7 @@ static int pv_format(struct pv *pv, char *why, size_t cap)
 	if (!r)
 		r = crypt_set_data_offset(pv->run.cd, LUKS2_PV_DATA_OFFSET / 512);
 	if (!r)
-		r = crypt_set_pbkdf_type(pv->run.cd, &pbkdf);
+		r = crypt_set_pbkdf_type(pv->run.cd, &vol_pbkdf_nobench);
 	if (!r && uuid_random(pv->run.uuid))
 		r = -EIO;
 	params.integrity = pv->pl.integrity[0] ? pv->pl.integrity : NULL;

@@ -20,6 +20,11 @@
 
 #include "volume.h"
 
+const struct crypt_pbkdf_type vol_pbkdf_nobench = {
+	.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
+	.flags = CRYPT_PBKDF_NO_BENCHMARK,
+};
+
 /* ---- libcryptsetup log: keep the last error for our own message ------------ */
 
 void cs_log(int level, const char *msg, void *usrptr)

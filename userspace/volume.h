@@ -55,6 +55,9 @@ struct run {
 	double t_step[8];
 };
 
+/* the LUKS2 key digest of a random volume key: PBKDF2, 1000, no benchmark */
+extern const struct crypt_pbkdf_type vol_pbkdf_nobench;
+
 struct nlattr;
 struct denies {
 	int n;
