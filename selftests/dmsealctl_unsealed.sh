@@ -39,6 +39,11 @@ fi
 "$CTL" policy show >"$T/out" 2>&1; rc=$?
 indent "$T/out"
 check "policy show: exit 4 with a message" sh -c "[ $rc -eq 4 ] && [ -s '$T/out' ]"
+"$CTL" --json policy show >"$T/out" 2>"$T/err"; rc=$?
+indent "$T/out" "$T/err"
+check "policy show --json: exit 4, nothing on stdout, the error as JSON on stderr" \
+	sh -c "[ $rc -eq 4 ] && [ ! -s '$T/out' ] &&
+		grep -qE '^\{\"dmsealctl_json\":1,\"error\":\{\"code\":4,\"kind\":\"not-found\",\"message\":\"no policy is sealed\"' '$T/err'"
 
 # 3-4: ephemeral setup refuses, names the reason, leaves nothing
 snapshot "$T/before"
@@ -53,6 +58,7 @@ check "... and nothing left: no dm device, key, mount, header or mount point" \
 # 5: no pins
 "$CTL" --json pins >"$T/pins" 2>&1; rc=$?
 indent "$T/pins"
-check "pins --json: []" sh -c "[ $rc -eq 0 ] && grep -qx '\[\]' '$T/pins'"
+check "pins --json: no targets" \
+	sh -c "[ $rc -eq 0 ] && grep -qx '{\"dmsealctl_json\":1,\"targets\":\[\]}' '$T/pins'"
 
 ktap_done
