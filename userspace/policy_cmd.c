@@ -26,7 +26,8 @@ static void policy_usage(FILE *f)
 		"FILE is a JSON policy (Documentation/dmseal/policy.rst), '-' for stdin.\n"
 		"A policy can be loaded once per boot; every later load is refused.\n"
 		"`policy show > f; policy digest f` reproduces the sealed digest.\n"
-		"With --json, `show` prints {\"digest\": ..., \"policy\": {...}}.\n",
+		"With --json, `show` prints {\"dmsealctl_json\": 1, \"digest\": ...,\n"
+		"\"policy\": {...}} (Documentation/dmseal/json.rst).\n",
 		prog, prog, prog, prog, prog);
 }
 
