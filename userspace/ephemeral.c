@@ -217,7 +217,8 @@ static int ephemeral_setup(int argc, char **argv)
 	r = pin_open(&run.disk, device, O_RDONLY, true, why, sizeof(why));
 	if (r) {
 		err_msg("--device %s", why);
-		return r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT : EXIT_FAIL;
+		return r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT :
+		       r == -EACCES || r == -EPERM ? EXIT_PERM : EXIT_FAIL;
 	}
 	verbose("--device %s is %u:%u, held (exclusively until format)", shown(device),
 		major(run.disk.rdev), minor(run.disk.rdev));

@@ -831,7 +831,8 @@ static int pv_steps(struct pv *pv, uint8_t *digest, char *why, size_t cap)
 
 	r = pin_open(&pv->run.disk, pv->a->device, pv->a->init ? O_RDWR : O_RDONLY, true, why, cap);
 	if (r)
-		return pv_fail(pv, r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT : EXIT_FAIL);
+		return pv_fail(pv, r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT :
+		       r == -EACCES || r == -EPERM ? EXIT_PERM : EXIT_FAIL);
 	if (pv_policy(pv, digest, why, cap))
 		return -1;
 	step_done(&pv->run, step++, "policy", &t0);
