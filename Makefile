@@ -48,6 +48,10 @@ deps:
 lint:
 	scripts/lint.sh
 
+# the netlink spec through the kernel's YNL tools (also part of check)
+ynl-check:
+	scripts/ynl-check.sh
+
 check:
 	@scripts/check.sh $(KERNELS)
 
@@ -82,4 +86,4 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	rm -rf build
 
-.PHONY: all userspace selftests unit deps lint check check-peer demo bench clean
+.PHONY: all userspace selftests unit deps lint ynl-check check check-peer demo bench clean

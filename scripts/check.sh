@@ -2,7 +2,7 @@
 # scripts/check.sh [KERNEL...]: what `make check` runs.
 #
 # deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
-# host tests -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
+# host tests -> ynl (scripts/ynl-check.sh) -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
 # build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
 # kept in build/<K>/disks), then boot it a second time on the same disks
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
@@ -52,6 +52,16 @@ if [[ -f $REPO/userspace/tests/run.sh ]]; then
 	else
 		failed "make -C userspace check printed no 'dmsealctl: N passed, N failed' line"
 	fi
+fi
+
+step "ynl (the spec through the kernel's YNL tools)"
+out=$("$S/ynl-check.sh" 2>&1 | tee /dev/stderr)
+line=$(grep -E '^ynl: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+if [[ -n $line ]]; then
+	read -r p f < <(sed -E 's/^ynl: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+	PASS=$((PASS + p)) FAIL=$((FAIL + f))
+else
+	failed "scripts/ynl-check.sh printed no 'ynl: N passed, N failed' line"
 fi
 
 step "lint (checkpatch --strict, sparse)"

@@ -87,7 +87,7 @@ check "crypt table: authenc hmac(sha256) xts, logon key, integrity:32:aead, 4 Ki
 # The key: not in the table (keyring reference), not left in any keyring,
 # not in the header (no keyslot), not in our output (no long hex at all
 # besides the policy digest).
-PD=$(json_get policy_digest "$T/setup.json")
+PD=$(json_get digest "$T/setup.json")
 LONGHEX=$(cat "$T/setup.json" "$T/setup.err" | grep -oE '[0-9a-fA-F]{48,}' | grep -v "^$PD\$" | wc -l)
 check "no key material in the helper's output" [ "$LONGHEX" -eq 0 ]
 KEYS1=$(grep -c 'cryptsetup:' /proc/keys)

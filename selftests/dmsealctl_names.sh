@@ -124,14 +124,14 @@ check "byte 0xff: one deny line, name=$E4, and text output is ASCII only" \
 
 # --json: the exact names (json-c escapes \n, \\ and \")
 check "monitor --json: the exact names of the space, newline and backslash devices" \
-	sh -c "grep -qF -- '\"name\":\"dmst-n1 reason=allowed\"' '$T/monj' &&
-		grep -qF -- '\"uuid\":\"dmst-u1 reason=allowed\"' '$T/monj' &&
-		grep -qF -- '\"name\":\"dmst-n2\\npin name=forged reason=allowed\"' '$T/monj' &&
-		grep -qF -- '\"name\":\"dmst-n3\\\\back\\\"q\"' '$T/monj'"
+	sh -c "grep -qF -- '\"dev_name\":\"dmst-n1 reason=allowed\"' '$T/monj' &&
+		grep -qF -- '\"dev_uuid\":\"dmst-u1 reason=allowed\"' '$T/monj' &&
+		grep -qF -- '\"dev_name\":\"dmst-n2\\npin name=forged reason=allowed\"' '$T/monj' &&
+		grep -qF -- '\"dev_name\":\"dmst-n3\\\\back\\\"q\"' '$T/monj'"
 HB=$(high_bytes "$T/monj")
 diag "bytes >= 0x80 in the JSON events:$HB"
-check "monitor --json: a name that is not UTF-8 gives name_hex; its only non-ASCII is U+FFFD" \
-	sh -c "grep -qF -- '\"name_hex\":\"646d73742d6e34ff\"' '$T/monj' &&
+check "monitor --json: a name that is not UTF-8 gives dev_name_hex; its only non-ASCII is U+FFFD" \
+	sh -c "grep -qF -- '\"dev_name_hex\":\"646d73742d6e34ff\"' '$T/monj' &&
 		echo '$HB' | grep -qE '^ *(ef bf bd *)+\$'"
 
 # --- an accepted (pinned) device under a hostile name ---------------------------------
@@ -148,12 +148,12 @@ check "pin event: one line, name=$EP1" \
 "$CTL" pins >"$T/pins" 2>&1
 "$CTL" --json pins >"$T/pins.json" 2>&1
 indent "$T/pins"
-NP=$(grep -o '"major":' "$T/pins.json" | wc -l)
+NP=$(grep -o '"dev_major":' "$T/pins.json" | wc -l)
 check "pins: one line per pin ($NP), each starting with major=; $EP1 on one of them" \
 	sh -c "[ \$(wc -l <'$T/pins') -eq $NP ] && ! grep -qv '^major=' '$T/pins' &&
 		[ \$(grep -cF -- ' name=$EP1 ' '$T/pins') -eq 1 ]"
 check "pins --json: the exact name" \
-	grep -qF -- '"name":"dmst-p1 x\ny\\z"' "$T/pins.json"
+	grep -qF -- '"dev_name":"dmst-p1 x\ny\\z"' "$T/pins.json"
 
 # a linear device on top of it, named with a newline
 MM=$(dmx info -c --noheadings -o major,minor "$P1" 2>/dev/null | tr -d ' ')

@@ -114,10 +114,10 @@ sed 's/"name": "plain"/"name": "other"/' "$POLICY" >"$T/other.json"
 check "load of a different policy refused; digest unchanged" \
 	sh -c "[ $rc -eq 3 ] && [ \"\$(sed -n 's/.*\"digest\":\"\([0-9a-f]*\)\".*/\1/p' '$T/status2.json')\" = '$KD' ]"
 
-# 13: pins --json is a JSON array
+# 13: pins --json is one object, schema 1, the pins in "targets"
 "$CTL" --json pins >"$T/pins.json" 2>"$T/err"; rc=$?
-check "pins --json exits 0 and is a JSON array" \
-	sh -c "[ $rc -eq 0 ] && grep -qE '^\[.*\]$' '$T/pins.json'"
+check "pins --json exits 0 and is {\"dmsealctl_json\":1,\"targets\":[...]}" \
+	sh -c "[ $rc -eq 0 ] && grep -qE '^\{\"dmsealctl_json\":1,\"targets\":\[.*\]\}$' '$T/pins.json'"
 diag "pins: $(cat "$T/pins.json")"
 
 # 14: monitor with a timeout returns 0

@@ -10,7 +10,7 @@ T=${TMPDIR:-/tmp}/dmsealctl_unsealed.$$
 mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 
-PLAN=5
+PLAN=6
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 # shellcheck source=lib/state.sh
@@ -35,12 +35,17 @@ if ! grep -q '"sealed":false' "$T/st"; then
 	exit 4
 fi
 
-# 2: policy show has nothing to show
+# 2-3: policy show has nothing to show (text, then --json)
 "$CTL" policy show >"$T/out" 2>&1; rc=$?
 indent "$T/out"
 check "policy show: exit 4 with a message" sh -c "[ $rc -eq 4 ] && [ -s '$T/out' ]"
+"$CTL" --json policy show >"$T/out" 2>"$T/err"; rc=$?
+indent "$T/out" "$T/err"
+check "policy show --json: exit 4, nothing on stdout, the error as JSON on stderr" \
+	sh -c "[ $rc -eq 4 ] && [ ! -s '$T/out' ] &&
+		grep -qE '^\{\"dmsealctl_json\":1,\"error\":\{\"code\":4,\"kind\":\"not-found\",\"message\":\"no policy is sealed\"' '$T/err'"
 
-# 3-4: ephemeral setup refuses, names the reason, leaves nothing
+# 4-5: ephemeral setup refuses, names the reason, leaves nothing
 snapshot "$T/before"
 "$CTL" ephemeral setup --device /dev/vdc --name dmst-unsealed --mount /mnt/dmst-unsealed \
 	>"$T/out" 2>&1; rc=$?
@@ -50,9 +55,10 @@ check "ephemeral setup with no policy sealed: exit 4" [ $rc -eq 4 ]
 check "... and nothing left: no dm device, key, mount, header or mount point" \
 	sh -c "cmp -s '$T/before' '$T/after' && [ ! -e /mnt/dmst-unsealed ]"
 
-# 5: no pins
+# 6: no pins
 "$CTL" --json pins >"$T/pins" 2>&1; rc=$?
 indent "$T/pins"
-check "pins --json: []" sh -c "[ $rc -eq 0 ] && grep -qx '\[\]' '$T/pins'"
+check "pins --json: no targets" \
+	sh -c "[ $rc -eq 0 ] && grep -qx '{\"dmsealctl_json\":1,\"targets\":\[\]}' '$T/pins'"
 
 ktap_done

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 
@@ -18,7 +19,10 @@
 #define DMSEALCTL_VERSION	"0.1"
 #define DMSEAL_RUN_DIR		"/run/dmseal"
 
-/* Exit status, documented in dmsealctl.8. */
+/*
+ * Exit status, documented in dmsealctl.8; with --json the "kind" of the
+ * error object names it (exit_kind()). Codes are never renumbered.
+ */
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,		/* the operation failed (policy file errors too) */
@@ -27,7 +31,12 @@ enum {
 	EXIT_NOENT = 4,		/* not sealed / no such device or volume */
 	EXIT_KEY = 5,		/* the volume key could not be fetched (CDH/KBS) */
 	EXIT_VOLUME = 6,	/* the disk does not hold what was asked for */
+	EXIT_PERM = 7,		/* not privileged enough (EPERM/EACCES, capabilities) */
+	EXIT_NOMODULE = 8,	/* the dmseal module is not loaded and cannot be */
 };
+
+/* The version of every JSON output's schema (Documentation/dmseal/json.rst). */
+#define DMSEALCTL_JSON_VERSION	1
 
 /* Global options (main.c). */
 extern bool opt_json;
@@ -36,6 +45,11 @@ extern const char *prog;
 
 /* util.c */
 void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *exit_kind(int code);
+void json_error_print(int code);
+FILE *usage_err(const char *cmd);
 void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hex_encode(const uint8_t *in, size_t len, char *out);
 double now_s(void);
@@ -45,6 +59,7 @@ int errno_exit(int err);
 
 /* output.c: json-c helpers for -j/--json, and safe text for messages */
 void json_print(struct json_object *o, bool pretty);
+struct json_object *json_out_new(void);
 struct json_object *json_hex(const uint8_t *buf, size_t len);
 bool utf8_valid(const char *s, size_t len);
 void json_add_bytes(struct json_object *o, const char *key, const char *s,
@@ -90,8 +105,8 @@ int sysfs_dev_attr(dev_t dev, const char *attr, char *buf, size_t cap);
 bool dev_stacks_on(dev_t top, dev_t bottom, int depth);
 
 /* modload.c */
-int modules_load(const char *const *names, size_t n);
-int modules_load_dmseal(void);
+int modules_load(const char *const *names, size_t n, const char **failed);
+int modules_load_dmseal(const char **failed);
 
 /* netlink.c: the dmseal generic-netlink client */
 struct nlattr;
@@ -117,10 +132,14 @@ void dnl_attrs_each(struct nlattr **tb, dnl_attr_fn fn, void *arg);
 char *dnl_attrs_line(struct nlattr **tb);
 /* the same attributes as JSON, strings exact (json_add_bytes) */
 struct json_object *dnl_attrs_json(struct nlattr **tb);
+void dnl_attrs_json_into(struct json_object *o, struct nlattr **tb);
 /* GET_POLICY: the sealed policy's canonical bytes (malloc'ed) and digest */
 int dnl_get_policy(struct dnl *nl, uint8_t **buf, size_t *len,
 		   uint8_t digest[DMSEAL_DIGEST_LEN]);
-/* open a socket after loading modules; prints the error itself */
+/*
+ * Open a socket after loading modules; prints the error itself and returns
+ * an exit status: EXIT_OK, EXIT_NOMODULE, EXIT_PERM or EXIT_FAIL.
+ */
 int dnl_connect(struct dnl **out, bool events);
 
 /* policy_json.c */

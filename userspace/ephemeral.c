@@ -54,10 +54,14 @@ static const struct dms_profile *pick_profile(const struct dms_policy *p, const 
 	for (i = 0; i < p->n_profiles; i++)
 		if (!strcmp(p->profiles[i].name, name))
 			return &p->profiles[i];
-	fprintf(stderr, "%s: no profile '%s' in the sealed policy; available:", prog, name);
-	for (i = 0; i < p->n_profiles; i++)
-		fprintf(stderr, " %s", p->profiles[i].name);
-	fputc('\n', stderr);
+	{
+		char avail[DMS_MAX_PROFILES * (DMS_PROFILE_NAME_MAX + 1) + 1] = "";
+		size_t n = 0;
+
+		for (i = 0; i < p->n_profiles; i++)
+			n += snprintf(avail + n, sizeof(avail) - n, " %s", p->profiles[i].name);
+		err_msg("no profile '%s' in the sealed policy; available:%s", shown(name), avail);
+	}
 	return NULL;
 }
 
@@ -169,7 +173,7 @@ static int ephemeral_setup(int argc, char **argv)
 		case 'j': opt_json = true; break;
 		case 'v': opt_verbose = true; break;
 		case 'h': setup_usage(stdout); return EXIT_OK;
-		default: setup_usage(stderr); return EXIT_USAGE;
+		default: setup_usage(usage_err("ephemeral")); return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !device || !name || !dir) {
@@ -213,15 +217,18 @@ static int ephemeral_setup(int argc, char **argv)
 	r = pin_open(&run.disk, device, O_RDONLY, true, why, sizeof(why));
 	if (r) {
 		err_msg("--device %s", why);
-		return r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT : EXIT_FAIL;
+		return r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT :
+		       r == -EACCES || r == -EPERM ? EXIT_PERM : EXIT_FAIL;
 	}
 	verbose("--device %s is %u:%u, held (exclusively until format)", shown(device),
 		major(run.disk.rdev), minor(run.disk.rdev));
 	t_start = t0 = now_s();
 
 	/* -- policy: what the kernel sealed, not what anyone tells us -- */
-	if (dnl_connect(&nl, false))
+	ret = dnl_connect(&nl, false);
+	if (ret)
 		goto out_early;
+	ret = EXIT_FAIL;
 	/* subscribed before anything is loaded, so no DENY is missed */
 	ev = dnl_open(true);
 	if (!ev)
@@ -470,20 +477,20 @@ static int ephemeral_setup(int argc, char **argv)
 
 	verbose("ready: %s on %s in %.3f s", run.mapper, shown(dir), now_s() - t_start);
 	if (opt_json) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = json_out_new();
 		struct json_object *steps = json_object_new_object();
 		char hex[2 * DMSEAL_DIGEST_LEN + 1];
 		int i;
 
 		hex_encode(digest, sizeof(digest), hex);
-		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "dev_name", json_object_new_string(name));
 		json_add_str(o, "device", device);
 		json_object_object_add(o, "mapper", json_object_new_string(run.mapper));
 		json_add_str(o, "mount", dir);
 		json_object_object_add(o, "header", json_object_new_string(run.header));
-		json_object_object_add(o, "uuid", json_object_new_string(run.uuid));
+		json_object_object_add(o, "luks_uuid", json_object_new_string(run.uuid));
 		json_object_object_add(o, "profile", json_object_new_string(pl.pr->name));
-		json_object_object_add(o, "policy_digest", json_object_new_string(hex));
+		json_object_object_add(o, "digest", json_object_new_string(hex));
 		json_object_object_add(o, "cipher", json_object_new_string(pl.pr->ciphers[0].spec));
 		json_object_object_add(o, "key_size", json_object_new_int(pl.key_size));
 		json_object_object_add(o, "sector_size", json_object_new_int(pl.sector_size));
@@ -539,7 +546,7 @@ out:
 int cmd_ephemeral(int argc, char **argv)
 {
 	if (argc < 2) {
-		setup_usage(stderr);
+		setup_usage(usage_err("ephemeral"));
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {

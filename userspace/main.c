@@ -46,10 +46,50 @@ static void usage(FILE *f)
 		"  -h, --help     this help; `%s COMMAND --help` for a command\n"
 		"  -V, --version  print the version\n"
 		"\nExit status: 0 ok, 1 failed, 2 usage error, 3 refused by the kernel,\n"
-		"4 not sealed / no such device or volume. See dmsealctl(8).\n", prog);
+		"4 not sealed / no such device or volume, 5 volume key not fetched,\n"
+		"6 the disk does not hold what was asked, 7 not privileged,\n"
+		"8 the dmseal module is not loaded and cannot be. See dmsealctl(8).\n", prog);
 }
 
+/*
+ * --json anywhere on the command line (before "--"), so that even a bad
+ * command line of a subcommand, parsed later, ends in a JSON error: "-j",
+ * "--json", or a cluster of the flags without arguments ("-jv", "-vj").
+ */
+static bool wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "--json"))
+			return true;
+		if (a[0] == '-' && a[1] && a[1] != '-' && strchr(a, 'j') &&
+		    strspn(a + 1, "jvh") == strlen(a + 1))
+			return true;
+	}
+	return false;
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc;
+
+	opt_json = wants_json(argc, argv);
+	/* with --json, getopt's complaints would be text: usage_err() says it */
+	if (opt_json)
+		opterr = 0;
+	rc = run(argc, argv);
+	json_error_print(rc);
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -67,12 +107,23 @@ int main(int argc, char **argv)
 		case 'j': opt_json = true; break;
 		case 'v': opt_verbose = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("dmsealctl %s\n", DMSEALCTL_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'V':
+			if (opt_json) {
+				struct json_object *o = json_out_new();
+
+				json_object_object_add(o, "dmsealctl_version",
+						       json_object_new_string(DMSEALCTL_VERSION));
+				json_print(o, false);
+				json_object_put(o);
+			} else {
+				printf("dmsealctl %s\n", DMSEALCTL_VERSION);
+			}
+			return EXIT_OK;
+		default: usage(usage_err(NULL)); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		usage(usage_err(NULL));
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
@@ -88,6 +139,6 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	err_msg("unknown command '%s'", shown(argv[optind]));
-	usage(stderr);
+	usage(usage_err(NULL));
 	return EXIT_USAGE;
 }

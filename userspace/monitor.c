@@ -23,7 +23,7 @@ static void monitor_usage(FILE *f)
 		"Text: `EVENT key=value ...`, one line per event; names, uuids and\n"
 		"target types are escaped (\\xHH for spaces, control bytes, non-ASCII,\n"
 		"quotes, backslashes), sentences are quoted. JSON: one object per line\n"
-		"with \"event\" and the attributes, strings exact.\n"
+		"with \"dmsealctl_json\", \"event\" and the attributes, strings exact.\n"
 		"\n"
 		"  -n, --count N        exit after N events\n"
 		"  -t, --timeout S      exit after S seconds (status 0)\n", prog);
@@ -44,11 +44,12 @@ int print_event(struct nlattr **tb, uint8_t cmd, void *arg)
 	struct mon *m = arg;
 
 	if (opt_json) {
-		struct json_object *o = dnl_attrs_json(tb);
+		struct json_object *o = json_out_new();
 
 		json_object_object_add(o, "event", json_object_new_string(name));
 		if (!strcmp(name, "unknown"))
 			json_object_object_add(o, "cmd", json_object_new_int(cmd));
+		dnl_attrs_json_into(o, tb);
 		json_print(o, false);
 		json_object_put(o);
 	} else {
@@ -99,15 +100,16 @@ int cmd_monitor(int argc, char **argv)
 			}
 			break;
 		case 'h': monitor_usage(stdout); return EXIT_OK;
-		default: monitor_usage(stderr); return EXIT_USAGE;
+		default: monitor_usage(usage_err("monitor")); return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		monitor_usage(stderr);
+		monitor_usage(usage_err("monitor"));
 		return EXIT_USAGE;
 	}
-	if (dnl_connect(&nl, true))
-		return EXIT_FAIL;
+	r = dnl_connect(&nl, true);
+	if (r)
+		return r;
 	if (timeout)
 		end = now_s() + timeout;
 	verbose("listening for dmseal events");

@@ -72,32 +72,39 @@ const char *dnl_cmd_name(uint8_t cmd)
  * no ENFORCING, ENFORCEMENT or OPENS) are simply not shown.
  */
 enum atype { A_NONE, A_WORD, A_TEXT, A_BOOL, A_U8, A_U32, A_U64, A_HEX };
+
+/*
+ * name: the key of text output (status lines, pins and monitor fields).
+ * json: the JSON key, always the attribute's name in the spec with '-'
+ * written '_' (Documentation/dmseal/json.rst).
+ */
 static const struct {
 	const char *name;
+	const char *json;
 	enum atype type;
 } attrs[DMSEAL_A_MAX + 1] = {
-	[DMSEAL_A_VERSION] = { "version", A_WORD },
-	[DMSEAL_A_SEALED] = { "sealed", A_BOOL },
-	[DMSEAL_A_DIGEST] = { "digest", A_HEX },
-	[DMSEAL_A_EXPECTED_DIGEST] = { "expected_digest", A_HEX },
-	[DMSEAL_A_ALLOWED] = { "allowed", A_U64 },
-	[DMSEAL_A_DENIED] = { "denied", A_U64 },
-	[DMSEAL_A_PINS] = { "pins", A_U32 },
-	[DMSEAL_A_DEV_MAJOR] = { "major", A_U32 },
-	[DMSEAL_A_DEV_MINOR] = { "minor", A_U32 },
-	[DMSEAL_A_DEV_NAME] = { "name", A_WORD },
-	[DMSEAL_A_DEV_UUID] = { "uuid", A_WORD },
-	[DMSEAL_A_TARGET_TYPE] = { "target", A_WORD },
-	[DMSEAL_A_TARGET_START] = { "start", A_U64 },
-	[DMSEAL_A_TARGET_LEN] = { "length", A_U64 },
-	[DMSEAL_A_SUMMARY] = { "summary", A_TEXT },
-	[DMSEAL_A_PROFILE] = { "profile", A_WORD },
-	[DMSEAL_A_REASON] = { "reason", A_TEXT },
-	[DMSEAL_A_BACKING_MAJOR] = { "backing_major", A_U32 },
-	[DMSEAL_A_BACKING_MINOR] = { "backing_minor", A_U32 },
-	[DMSEAL_A_ENFORCING] = { "enforcing", A_BOOL },
-	[DMSEAL_A_ENFORCEMENT] = { "enforcement", A_TEXT },
-	[DMSEAL_A_OPENS] = { "opens", A_TEXT },
+	[DMSEAL_A_VERSION] = { "version", "version", A_WORD },
+	[DMSEAL_A_SEALED] = { "sealed", "sealed", A_BOOL },
+	[DMSEAL_A_DIGEST] = { "digest", "digest", A_HEX },
+	[DMSEAL_A_EXPECTED_DIGEST] = { "expected_digest", "expected_digest", A_HEX },
+	[DMSEAL_A_ALLOWED] = { "allowed", "allowed", A_U64 },
+	[DMSEAL_A_DENIED] = { "denied", "denied", A_U64 },
+	[DMSEAL_A_PINS] = { "pins", "pins", A_U32 },
+	[DMSEAL_A_DEV_MAJOR] = { "major", "dev_major", A_U32 },
+	[DMSEAL_A_DEV_MINOR] = { "minor", "dev_minor", A_U32 },
+	[DMSEAL_A_DEV_NAME] = { "name", "dev_name", A_WORD },
+	[DMSEAL_A_DEV_UUID] = { "uuid", "dev_uuid", A_WORD },
+	[DMSEAL_A_TARGET_TYPE] = { "target", "target_type", A_WORD },
+	[DMSEAL_A_TARGET_START] = { "start", "target_start", A_U64 },
+	[DMSEAL_A_TARGET_LEN] = { "length", "target_len", A_U64 },
+	[DMSEAL_A_SUMMARY] = { "summary", "summary", A_TEXT },
+	[DMSEAL_A_PROFILE] = { "profile", "profile", A_WORD },
+	[DMSEAL_A_REASON] = { "reason", "reason", A_TEXT },
+	[DMSEAL_A_BACKING_MAJOR] = { "backing_major", "backing_major", A_U32 },
+	[DMSEAL_A_BACKING_MINOR] = { "backing_minor", "backing_minor", A_U32 },
+	[DMSEAL_A_ENFORCING] = { "enforcing", "enforcing", A_BOOL },
+	[DMSEAL_A_ENFORCEMENT] = { "enforcement", "enforcement", A_TEXT },
+	[DMSEAL_A_OPENS] = { "opens", "opens", A_TEXT },
 };
 
 /* Attribute values are checked for size before use: a short one is skipped. */
@@ -215,6 +222,13 @@ char *dnl_attrs_line(struct nlattr **tb)
 struct json_object *dnl_attrs_json(struct nlattr **tb)
 {
 	struct json_object *o = json_object_new_object();
+
+	dnl_attrs_json_into(o, tb);
+	return o;
+}
+
+void dnl_attrs_json_into(struct json_object *o, struct nlattr **tb)
+{
 	int i;
 
 	for (i = 0; i <= DMSEAL_A_MAX; i++) {
@@ -232,7 +246,7 @@ struct json_object *dnl_attrs_json(struct nlattr **tb)
 		case A_WORD:
 		case A_TEXT:
 			/* the exact bytes: json-c escapes quotes and controls */
-			json_add_bytes(o, attrs[i].name, nla_data(a), strlen(nla_data(a)));
+			json_add_bytes(o, attrs[i].json, nla_data(a), strlen(nla_data(a)));
 			continue;
 		default:
 			s = attr_text(a, attrs[i].type);
@@ -240,9 +254,8 @@ struct json_object *dnl_attrs_json(struct nlattr **tb)
 			free(s);
 		}
 		if (v)
-			json_object_object_add(o, attrs[i].name, v);
+			json_object_object_add(o, attrs[i].json, v);
 	}
-	return o;
 }
 
 static int on_valid(struct nl_msg *msg, void *arg)
@@ -355,18 +368,33 @@ fail:
 
 int dnl_connect(struct dnl **out, bool events)
 {
-	int r = modules_load_dmseal();
+	const char *failed;
+	int r = modules_load_dmseal(&failed);
 
 	*out = dnl_open(events);
 	if (*out)
-		return 0;
-	if (errno == ENOENT)
-		err_msg("the dmseal generic netlink family is not registered%s",
-			r ? " (the dmseal module could not be loaded)" :
-			    " (is dmseal.ko loaded?)");
-	else
-		err_msg("cannot open the dmseal netlink socket: %s", strerror(errno));
-	return -ENOENT;
+		return EXIT_OK;
+	if (errno == ENOENT) {
+		/* loading needs CAP_SYS_MODULE: a privilege problem, not a missing module */
+		if (r == -EPERM || r == -EACCES) {
+			err_msg("the dmseal module is not loaded and loading %s was not permitted (%s): run as root, or load it first with `modprobe dmseal`",
+				failed, strerror(-r));
+			return EXIT_PERM;
+		}
+		if (r)
+			err_msg("the dmseal module is not loaded, and loading %s failed (%s): load dmseal with `modprobe dmseal`",
+				failed, strerror(-r));
+		else
+			err_msg("the dmseal generic netlink family is not registered: load the dmseal module with `modprobe dmseal`");
+		return EXIT_NOMODULE;
+	}
+	if (errno == EPERM || errno == EACCES) {
+		err_msg("cannot join dmseal's events group: %s (needs CAP_SYS_ADMIN)",
+			strerror(errno));
+		return EXIT_PERM;
+	}
+	err_msg("cannot open the dmseal netlink socket: %s", strerror(errno));
+	return EXIT_FAIL;
 }
 
 void dnl_close(struct dnl *nl)

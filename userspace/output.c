@@ -26,6 +26,16 @@ void json_print(struct json_object *o, bool pretty)
 	fflush(stdout);
 }
 
+/* A command's JSON output object: "dmsealctl_json" (the schema version) first. */
+struct json_object *json_out_new(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "dmsealctl_json",
+			       json_object_new_int(DMSEALCTL_JSON_VERSION));
+	return o;
+}
+
 struct json_object *json_hex(const uint8_t *buf, size_t len)
 {
 	char *s = malloc(2 * len + 1);

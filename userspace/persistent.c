@@ -644,7 +644,7 @@ static int pv_parse(int argc, char **argv, struct pv_args *a, char *why, size_t 
 		case 'j': opt_json = true; break;
 		case 'v': opt_verbose = true; break;
 		case 'h': pv_usage(stdout); return 1;
-		default: pv_usage(stderr); return -EINVAL;
+		default: pv_usage(usage_err("persistent")); return -EINVAL;
 		}
 	}
 	if (optind != argc)
@@ -698,8 +698,9 @@ static int pv_policy(struct pv *pv, uint8_t digest[DMSEAL_DIGEST_LEN], char *why
 	size_t plen;
 	int r;
 
-	if (dnl_connect(&nl, false))
-		return snprintf(why, cap, "cannot reach the dmseal module"), pv_fail(pv, EXIT_NOENT);
+	r = dnl_connect(&nl, false);
+	if (r)
+		return snprintf(why, cap, "cannot reach the dmseal module"), pv_fail(pv, r);
 	r = dnl_get_policy(nl, &pbuf, &plen, digest);
 	dnl_close(nl);
 	if (r == -ENOENT)
@@ -774,18 +775,18 @@ static void pv_print(struct pv *pv, const uint8_t *digest, double total)
 		       shown(pv->a->dir), pv->pl.pr->name, pv->a->uri, total);
 		return;
 	}
-	o = json_object_new_object();
+	o = json_out_new();
 	steps = json_object_new_object();
 	hex_encode(digest, DMSEAL_DIGEST_LEN, hex);
-	json_object_object_add(o, "name", json_object_new_string(pv->a->name));
+	json_object_object_add(o, "dev_name", json_object_new_string(pv->a->name));
 	json_add_str(o, "device", pv->a->device);
 	json_object_object_add(o, "mapper", json_object_new_string(pv->run.mapper));
 	json_add_str(o, "mount", pv->a->dir);
 	json_object_object_add(o, "created", json_object_new_boolean(pv->a->init));
 	json_object_object_add(o, "key_uri", json_object_new_string(pv->a->uri));
-	json_object_object_add(o, "uuid", json_object_new_string(pv->run.uuid));
+	json_object_object_add(o, "luks_uuid", json_object_new_string(pv->run.uuid));
 	json_object_object_add(o, "profile", json_object_new_string(pv->pl.pr->name));
-	json_object_object_add(o, "policy_digest", json_object_new_string(hex));
+	json_object_object_add(o, "digest", json_object_new_string(hex));
 	json_object_object_add(o, "cipher", json_object_new_string(pv->want.encryption));
 	json_object_object_add(o, "integrity", json_object_new_string(pv->pl.integrity));
 	json_object_object_add(o, "key_size", json_object_new_int(pv->pl.key_size));
@@ -825,7 +826,8 @@ static int pv_steps(struct pv *pv, uint8_t *digest, char *why, size_t cap)
 
 	r = pin_open(&pv->run.disk, pv->a->device, pv->a->init ? O_RDWR : O_RDONLY, true, why, cap);
 	if (r)
-		return pv_fail(pv, r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT : EXIT_FAIL);
+		return pv_fail(pv, r == -ENOENT || r == -ENXIO || r == -ENODEV ? EXIT_NOENT :
+		       r == -EACCES || r == -EPERM ? EXIT_PERM : EXIT_FAIL);
 	if (pv_policy(pv, digest, why, cap))
 		return -1;
 	step_done(&pv->run, step++, "policy", &t0);
@@ -941,7 +943,7 @@ done:
 int cmd_persistent(int argc, char **argv)
 {
 	if (argc < 2) {
-		pv_usage(stderr);
+		pv_usage(usage_err("persistent"));
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {

@@ -26,7 +26,8 @@ static void policy_usage(FILE *f)
 		"FILE is a JSON policy (Documentation/dmseal/policy.rst), '-' for stdin.\n"
 		"A policy can be loaded once per boot; every later load is refused.\n"
 		"`policy show > f; policy digest f` reproduces the sealed digest.\n"
-		"With --json, `show` prints {\"digest\": ..., \"policy\": {...}}.\n",
+		"With --json, `show` prints {\"dmsealctl_json\": 1, \"digest\": ...,\n"
+		"\"policy\": {...}} (Documentation/dmseal/json.rst).\n",
 		prog, prog, prog, prog, prog);
 }
 
@@ -44,7 +45,7 @@ static int sub_opts(int argc, char **argv)
 		switch (c) {
 		case 'j': opt_json = true; break;
 		case 'h': policy_usage(stdout); return EXIT_OK;
-		default: policy_usage(stderr); return EXIT_USAGE;
+		default: policy_usage(usage_err("policy")); return EXIT_USAGE;
 		}
 	}
 	return -1;
@@ -74,7 +75,7 @@ static void print_digest(const uint8_t d[DMSEAL_DIGEST_LEN], const char *extra_k
 
 	hex_encode(d, DMSEAL_DIGEST_LEN, hex);
 	if (opt_json) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = json_out_new();
 
 		json_object_object_add(o, "digest", json_object_new_string(hex));
 		if (extra_key)
@@ -92,7 +93,7 @@ static int policy_digest_cmd(int argc, char **argv)
 	size_t len;
 
 	if (argc != 1) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
 	if (load_file(argv[0], &buf, &len, d))
@@ -119,14 +120,15 @@ static int policy_load_cmd(int argc, char **argv)
 	int r;
 
 	if (argc != 1) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
 	if (load_file(argv[0], &buf, &len, d))
 		return EXIT_FAIL;
-	if (dnl_connect(&nl, false)) {
+	r = dnl_connect(&nl, false);
+	if (r) {
 		free(buf);
-		return EXIT_FAIL;
+		return r;
 	}
 	r = dnl_request(nl, DMSEAL_CMD_LOAD_POLICY, false, buf, len, load_reply, NULL);
 	free(buf);
@@ -136,7 +138,15 @@ static int policy_load_cmd(int argc, char **argv)
 		err_msg("the kernel refused the policy: %s%s%s", strerror(-r),
 			why ? ": " : "", why ? shown(why) : "");
 		dnl_close(nl);
-		/* any refusal of a load (already sealed, invalid) is a refusal */
+		/*
+		 * EPERM is the caller's privilege (CAP_NET_ADMIN, checked by the
+		 * genetlink core without a message; CAP_SYS_ADMIN, by dmseal)
+		 * unless the kernel says the digest differs from
+		 * dmseal.expected_digest: that, EBUSY (already sealed) and
+		 * EINVAL (invalid policy) are refusals.
+		 */
+		if ((r == -EPERM || r == -EACCES) && !(why && strstr(why, "expected_digest")))
+			return EXIT_PERM;
 		return r == -ENOMEM || r == -EIO ? EXIT_FAIL : EXIT_DENIED;
 	}
 	/* read it back: what is sealed must be exactly what we sent */
@@ -164,7 +174,7 @@ static void print_policy(const struct dms_policy *p, const uint8_t d[DMSEAL_DIGE
 
 	hex_encode(d, DMSEAL_DIGEST_LEN, hex);
 	if (opt_json) {
-		struct json_object *w = json_object_new_object();
+		struct json_object *w = json_out_new();
 
 		json_object_object_add(w, "digest", json_object_new_string(hex));
 		json_object_object_add(w, "policy", o);
@@ -184,7 +194,7 @@ static int policy_format_cmd(int argc, char **argv)
 	size_t len;
 
 	if (argc != 1) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
 	p = calloc(1, sizeof(*p));
@@ -215,7 +225,7 @@ static int policy_check_cmd(int argc, char **argv)
 	int r, prof = -1;
 
 	if (argc != 3) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
 	type = argv[1];
@@ -249,7 +259,7 @@ static int policy_check_cmd(int argc, char **argv)
 		free(t);
 	}
 	if (opt_json) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = json_out_new();
 
 		json_object_object_add(o, "accepted", json_object_new_boolean(r >= 0));
 		if (r >= 0)
@@ -280,11 +290,12 @@ static int policy_show_cmd(int argc, char **argv)
 
 	(void)argv;
 	if (argc != 0) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
-	if (dnl_connect(&nl, false))
-		return EXIT_FAIL;
+	r = dnl_connect(&nl, false);
+	if (r)
+		return r;
 	r = dnl_get_policy(nl, &buf, &len, d);
 	dnl_close(nl);
 	if (r == -ENOENT) {
@@ -318,7 +329,7 @@ int cmd_policy(int argc, char **argv)
 	int r;
 
 	if (argc < 2) {
-		policy_usage(stderr);
+		policy_usage(usage_err("policy"));
 		return EXIT_USAGE;
 	}
 	sub = argv[1];
@@ -344,6 +355,6 @@ int cmd_policy(int argc, char **argv)
 	if (!strcmp(sub, "check"))
 		return policy_check_cmd(argc, argv);
 	err_msg("unknown policy command '%s'", shown(sub));
-	policy_usage(stderr);
+	policy_usage(usage_err("policy"));
 	return EXIT_USAGE;
 }

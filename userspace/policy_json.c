@@ -35,7 +35,7 @@ static int perr(struct pctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (!c->err)
-		fprintf(stderr, "%s: %s%s%s\n", shown(c->file), c->path,
+		err_line("%s: %s%s%s", shown(c->file), c->path,
 			c->path[0] ? ": " : "", msg);
 	c->err = -EINVAL;
 	return -EINVAL;
@@ -671,6 +671,253 @@ static void line_col(const char *s, size_t off, int *line, int *col)
 	}
 }
 
+/*
+ * Duplicate keys. json-c keeps the last of two equal keys in an object and
+ * says nothing, so a policy file could hold "tag_size": 16 and, further
+ * down, "tag_size": 32, and a reviewer reading the first would be wrong. A
+ * second pass over the text (already parsed by json-c, so valid JSON)
+ * tracks the keys of every open object, compared decoded: "name" and
+ * "n\u0061me" are the same key, as they are to json-c and to any reader.
+ */
+struct dk_key {
+	char *s;		/* decoded */
+	size_t len;
+	size_t off;		/* of its opening quote */
+};
+
+struct dk_frame {
+	bool obj;
+	bool want_key;		/* object: the next string is a key */
+	size_t idx;		/* array: index of the current element */
+	struct dk_key *keys;	/* object: the keys so far; the last is current */
+	size_t n, cap;
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static unsigned int hex4(const char *s)
+{
+	return (unsigned int)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
+			      hexval(s[2]) << 4 | hexval(s[3]));
+}
+
+static size_t utf8_put(char *o, unsigned int cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * The string whose opening quote is at s[*i]: decoded into a malloc'ed
+ * buffer (*out, *outlen; NUL-terminated) if out, and *i moved past the
+ * closing quote. The text is valid JSON: every escape is complete.
+ */
+static int dk_string(const char *s, size_t len, size_t *i, char **out, size_t *outlen)
+{
+	size_t k = *i + 1, n = 0;
+	char *b = NULL;
+
+	if (out) {
+		b = malloc(len - *i + 1);	/* decoding never grows a string */
+		if (!b)
+			return -ENOMEM;
+	}
+	while (k < len && s[k] != '"') {
+		unsigned int cp;
+
+		if (s[k] != '\\') {
+			if (b)
+				b[n] = s[k];
+			n++;
+			k++;
+			continue;
+		}
+		k++;
+		if (k >= len)
+			break;
+		switch (s[k]) {
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u':
+			if (k + 4 >= len)
+				goto out;
+			cp = hex4(s + k + 1);
+			k += 4;
+			/* a surrogate pair is one code point */
+			if (cp >= 0xd800 && cp <= 0xdbff && k + 6 < len &&
+			    s[k + 1] == '\\' && s[k + 2] == 'u') {
+				unsigned int lo = hex4(s + k + 3);
+
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					k += 6;
+				}
+			}
+			break;
+		default: cp = (unsigned char)s[k]; break;	/* " \ / */
+		}
+		k++;
+		if (b)
+			n += utf8_put(b + n, cp);
+		else
+			n += 4;
+	}
+out:
+	*i = k + 1;
+	if (b) {
+		b[n] = '\0';
+		*out = b;
+		*outlen = n;
+	}
+	return 0;
+}
+
+/* The JSON path of the value inside frames f[0..depth), as perr() writes it. */
+static void dk_path(const struct dk_frame *f, size_t depth, char *buf, size_t cap)
+{
+	size_t d, n = 0;
+
+	buf[0] = '\0';
+	for (d = 0; d < depth && n < cap; d++) {
+		if (f[d].obj && f[d].n)
+			n += snprintf(buf + n, cap - n, "%s%s", n ? "." : "",
+				      shown(f[d].keys[f[d].n - 1].s));
+		else if (!f[d].obj)
+			n += snprintf(buf + n, cap - n, "[%zu]", f[d].idx);
+	}
+}
+
+#define DK_DEPTH 64
+
+static int dup_keys(const char *path, const char *s, size_t len)
+{
+	struct dk_frame *f = calloc(DK_DEPTH, sizeof(*f));
+	size_t depth = 0, i = 0, d, k;
+	int r = 0;
+
+	if (!f)
+		return -ENOMEM;
+	while (i < len && !r) {
+		char c = s[i];
+		struct dk_frame *top = depth ? &f[depth - 1] : NULL;
+
+		switch (c) {
+		case '{':
+		case '[':
+			if (depth == DK_DEPTH) {	/* json-c's limit is lower */
+				r = -E2BIG;
+				break;
+			}
+			memset(&f[depth], 0, sizeof(f[depth]));
+			f[depth].obj = c == '{';
+			f[depth].want_key = c == '{';
+			depth++;
+			i++;
+			break;
+		case '}':
+		case ']':
+			if (depth) {
+				depth--;
+				for (k = 0; k < f[depth].n; k++)
+					free(f[depth].keys[k].s);
+				free(f[depth].keys);
+			}
+			i++;
+			break;
+		case ',':
+			if (top && top->obj)
+				top->want_key = true;
+			else if (top)
+				top->idx++;
+			i++;
+			break;
+		case '"':
+			if (top && top->obj && top->want_key) {
+				struct dk_key key = { .off = i };
+
+				r = dk_string(s, len, &i, &key.s, &key.len);
+				if (r)
+					break;
+				for (k = 0; k < top->n; k++) {
+					if (top->keys[k].len == key.len &&
+					    !memcmp(top->keys[k].s, key.s, key.len))
+						break;
+				}
+				if (k < top->n) {
+					char where[256];
+					int l1, c1, l2, c2;
+
+					line_col(s, top->keys[k].off, &l1, &c1);
+					line_col(s, key.off, &l2, &c2);
+					dk_path(f, depth - 1, where, sizeof(where));
+					err_line("%s:%d:%d: %s%s%s: duplicate key (first at %d:%d)",
+						 shown(path), l2, c2, where, where[0] ? "." : "",
+						 shown(key.s), l1, c1);
+					free(key.s);
+					r = -EINVAL;
+					break;
+				}
+				if (top->n == top->cap) {
+					size_t nc = top->cap ? 2 * top->cap : 8;
+					struct dk_key *nk = realloc(top->keys, nc * sizeof(*nk));
+
+					if (!nk) {
+						free(key.s);
+						r = -ENOMEM;
+						break;
+					}
+					top->keys = nk;
+					top->cap = nc;
+				}
+				top->keys[top->n++] = key;
+				top->want_key = false;
+			} else {
+				r = dk_string(s, len, &i, NULL, NULL);
+			}
+			break;
+		default:
+			i++;	/* ':', blanks, numbers, true, false, null */
+		}
+	}
+	for (d = 0; d < depth; d++) {
+		for (k = 0; k < f[d].n; k++)
+			free(f[d].keys[k].s);
+		free(f[d].keys);
+	}
+	free(f);
+	return r == -E2BIG ? 0 : r;
+}
+
 static char *read_all(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -731,11 +978,11 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	memset(p, 0, sizeof(*p));
 	text = read_all(path, &len);
 	if (!text) {
-		fprintf(stderr, "%s: %s\n", shown(path), strerror(errno));
+		err_line("%s: %s", shown(path), strerror(errno));
 		return -errno;
 	}
 	if (strlen(text) != len) {
-		fprintf(stderr, "%s: contains a NUL byte\n", shown(path));
+		err_line("%s: contains a NUL byte", shown(path));
 		free(text);
 		return -EINVAL;
 	}
@@ -746,7 +993,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 		int line, col;
 
 		line_col(text, json_tokener_get_parse_end(tok), &line, &col);
-		fprintf(stderr, "%s:%d:%d: invalid JSON: %s\n", shown(path), line, col,
+		err_line("%s:%d:%d: invalid JSON: %s", shown(path), line, col,
 			json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(root);
 		json_tokener_free(tok);
@@ -754,7 +1001,14 @@ int policy_from_file(const char *path, struct dms_policy *p)
 		return -EINVAL;
 	}
 	json_tokener_free(tok);
+	r = dup_keys(path, text, len);
 	free(text);
+	if (r) {
+		if (r == -ENOMEM)
+			err_line("%s: out of memory", shown(path));
+		json_object_put(root);
+		return -EINVAL;
+	}
 	r = parse_policy(&c, root, p);
 	json_object_put(root);
 	if (r)
@@ -762,7 +1016,7 @@ int policy_from_file(const char *path, struct dms_policy *p)
 	dms_policy_normalize(p);
 	r = dms_policy_validate(p, &why);
 	if (r) {
-		fprintf(stderr, "%s: %s\n", shown(path), why.msg[0] ? why.msg : "policy is not valid");
+		err_line("%s: %s", shown(path), why.msg[0] ? why.msg : "policy is not valid");
 		return -EINVAL;
 	}
 	return 0;

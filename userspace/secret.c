@@ -44,7 +44,7 @@ int secret_harden(bool allow_unlocked)
 				"(--allow-unlocked-memory goes on without it)", strerror(e));
 			return -e;
 		}
-		err_msg("warning: cannot lock memory (mlockall: %s); going on because of --allow-unlocked-memory",
+		warn_msg("cannot lock memory (mlockall: %s); going on because of --allow-unlocked-memory",
 			strerror(e));
 		may_be_unlocked = true;
 	}

@@ -22,11 +22,11 @@ static int simple_opts(int argc, char **argv, void (*usage)(FILE *))
 		switch (c) {
 		case 'j': opt_json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default: usage(usage_err(NULL)); return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(usage_err(NULL));
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -61,8 +61,9 @@ static int status_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 {
 	(void)cmd;
 	if (opt_json) {
-		struct json_object *o = dnl_attrs_json(tb);
+		struct json_object *o = json_out_new();
 
+		dnl_attrs_json_into(o, tb);
 		if (!tb[DMSEAL_A_SEALED])
 			json_object_object_add(o, "sealed", json_object_new_boolean(0));
 		json_print(o, false);
@@ -82,8 +83,9 @@ int cmd_status(int argc, char **argv)
 	r = simple_opts(argc, argv, status_usage);
 	if (r >= 0)
 		return r;
-	if (dnl_connect(&nl, false))
-		return EXIT_FAIL;
+	r = dnl_connect(&nl, false);
+	if (r)
+		return r;
 	r = dnl_request(nl, DMSEAL_CMD_STATUS, false, NULL, 0, status_cb, &got);
 	if (r) {
 		const char *why = dnl_extack(nl);
@@ -105,8 +107,9 @@ static void pins_usage(FILE *f)
 		"type and range, the profile that accepted it, the backing device, the\n"
 		"devices it opened (opens, when the module reports them) and a summary\n"
 		"of the pinned parameters (never key material). Text: one line per\n"
-		"target, `key=value ...`, names and uuids escaped (\\xHH); JSON: an\n"
-		"array of objects, strings exact.\n", prog);
+		"target, `key=value ...`, names and uuids escaped (\\xHH); JSON: one\n"
+		"object, {\"dmsealctl_json\": 1, \"targets\": [...]}, one object per\n"
+		"target, strings exact.\n", prog);
 }
 
 static int pins_cb(struct nlattr **tb, uint8_t cmd, void *arg)
@@ -136,8 +139,9 @@ int cmd_pins(int argc, char **argv)
 	r = simple_opts(argc, argv, pins_usage);
 	if (r >= 0)
 		return r;
-	if (dnl_connect(&nl, false))
-		return EXIT_FAIL;
+	r = dnl_connect(&nl, false);
+	if (r)
+		return r;
 	arr = json_object_new_array();
 	r = dnl_request(nl, DMSEAL_CMD_LIST_PINS, true, NULL, 0, pins_cb, arr);
 	if (r) {
@@ -149,8 +153,13 @@ int cmd_pins(int argc, char **argv)
 		return errno_exit(r);
 	}
 	dnl_close(nl);
-	if (opt_json)
-		json_print(arr, false);
+	if (opt_json) {
+		struct json_object *o = json_out_new();
+
+		json_object_object_add(o, "targets", json_object_get(arr));
+		json_print(o, false);
+		json_object_put(o);
+	}
 	json_object_put(arr);
 	return EXIT_OK;
 }

@@ -374,7 +374,7 @@ int deny_cb(struct nlattr **tb, uint8_t cmd, void *arg)
 		return 0;
 	d->n++;
 	/* one line, whatever the device's name holds */
-	fprintf(stderr, "%s: denied by dmseal: %s target on %s: %s\n", prog,
+	err_msg("denied by dmseal: %s target on %s: %s",
 		attr_word(tb[DMSEAL_A_TARGET_TYPE], "?"),
 		attr_word(tb[DMSEAL_A_DEV_NAME], "?"),
 		tb[DMSEAL_A_REASON] ? shown(nla_str(tb[DMSEAL_A_REASON])) : "(no reason)");
@@ -470,7 +470,7 @@ int volume_teardown(int argc, char **argv, const char *kind, void (*usage)(FILE 
 		case 'j': opt_json = true; break;
 		case 'v': opt_verbose = true; break;
 		case 'h': usage(stdout); ret = EXIT_OK; goto out;
-		default: usage(stderr); ret = EXIT_USAGE; goto out;
+		default: usage(usage_err(NULL)); ret = EXIT_USAGE; goto out;
 		}
 	}
 	if (optind != argc || !name) {
@@ -534,9 +534,9 @@ int volume_teardown(int argc, char **argv, const char *kind, void (*usage)(FILE 
 	}
 	verbose("removed %s", header);
 	if (opt_json) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = json_out_new();
 
-		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "dev_name", json_object_new_string(name));
 		json_object_object_add(o, "unmounted", json_object_get(unmounted));
 		json_object_object_add(o, "removed", json_object_new_boolean(1));
 		json_print(o, false);

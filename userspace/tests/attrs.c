@@ -12,7 +12,7 @@
  * are not UTF-8): a text event is one line with exactly the expected fields,
  * the name field unescapes to the exact name; the JSON event parses (strict,
  * UTF-8 validated) and gives the exact name back, or for a name that is not
- * UTF-8 a valid replacement plus the exact bytes in name_hex.
+ * UTF-8 a valid replacement plus the exact bytes in dev_name_hex.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -245,19 +245,21 @@ static void check_json(size_t i)
 	ok = o && json_tokener_get_error(tok) == json_tokener_success &&
 	     !strchr(out, '\n')[1];
 	result(ok, "json: %s: one line of strict, UTF-8 valid JSON", names[i].what);
-	ok = o && json_object_object_get_ex(o, "name", &v) &&
+	ok = o && json_object_object_get_ex(o, "dev_name", &v) &&
+	     json_object_object_get_ex(o, "dmsealctl_json", NULL) &&
+	     json_object_object_get_ex(o, "dev_name", &v) &&
 	     json_object_is_type(v, json_type_string);
 	if (ok && utf8) {
 		s = json_object_get_string(v);
 		ok = (size_t)json_object_get_string_len(v) == names[i].len &&
 		     !memcmp(s, names[i].name, names[i].len) &&
-		     !json_object_object_get_ex(o, "name_hex", NULL);
+		     !json_object_object_get_ex(o, "dev_name_hex", NULL);
 		result(ok, "json: %s: the exact name", names[i].what);
 	} else if (ok) {
 		char hex[64];
 
 		hex_encode((const uint8_t *)names[i].name, names[i].len, hex);
-		ok = json_object_object_get_ex(o, "name_hex", &v) &&
+		ok = json_object_object_get_ex(o, "dev_name_hex", &v) &&
 		     !strcmp(json_object_get_string(v), hex);
 		result(ok, "json: %s: name_hex holds the exact bytes", names[i].what);
 	} else {
@@ -295,7 +297,7 @@ static void check_enforcement(void)
 	       "text: enforcement event, one line: %s", shown(out));
 	free(out);
 	out = capture_event(&x, DMSEAL_CMD_EVENT_ENFORCEMENT, true);
-	result(!strcmp(out, "{\"enforcing\":false,\"enforcement\":\"kprobe on dm_table_add_target gone\\nsealed=1\",\"event\":\"enforcement\"}\n"),
+	result(!strcmp(out, "{\"dmsealctl_json\":1,\"event\":\"enforcement\",\"enforcing\":false,\"enforcement\":\"kprobe on dm_table_add_target gone\\nsealed=1\"}\n"),
 	       "json: enforcement event: %s", shown(out));
 	free(out);
 	f = open_memstream(&buf, &len);

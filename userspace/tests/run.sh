@@ -63,6 +63,86 @@ check "policy format: canonical form has tag_sizes, consumers, integrity_key_siz
 check "policy format output digests to the same digest" \
 	[ "$("$CTL" policy digest "$T/fmt.json" 2>&1)" = "$DIGEST_V1" ]
 
+# --- duplicate keys: an error, wherever, however spelled ------------------------------
+# json-c would keep the last; dmsealctl refuses the file and names the key's
+# JSON path, where it is and where the first one was. Keys are compared
+# decoded: "n\u0061me" is "name".
+sed '0,/"version": 1,/s//"version": 1, "version": 1,/' "$POLICY" >"$T/dup-top.json"
+check 'duplicate key at the top level: refused, path and line:col of both' \
+	refused "$T/dup-top.json" 'dup-top.json:2:17: version: duplicate key (first at 2:3)'
+sed '0,/"name": "ephemeral",/s//"name": "ephemeral", "name": "other",/' "$POLICY" >"$T/dup-prof.json"
+check 'duplicate key inside a profile: refused as profiles[0].name' \
+	refused "$T/dup-prof.json" ':7:28: profiles\[0\].name: duplicate key (first at 7:7)'
+sed '0,/"allow_discards": false,/s//"allow_discards": false, "allow_discards": true,/' "$POLICY" >"$T/dup-crypt.json"
+check 'duplicate key inside crypt: refused as profiles[0].crypt.allow_discards' \
+	refused "$T/dup-crypt.json" 'profiles\[0\].crypt.allow_discards: duplicate key'
+sed '0,/"name": "ephemeral",/s//"name": "ephemeral", "n\\u0061me": "ephemeral",/' "$POLICY" >"$T/dup-esc.json"
+check 'duplicate key spelled with an escape ("n\u0061me" after "name"): refused' \
+	refused "$T/dup-esc.json" 'profiles\[0\].name: duplicate key'
+printf '{"\\ud83d\\ude00": 1, "\360\237\230\200": 2, "version": 1}' >"$T/dup-pair.json"
+check 'duplicate key, a surrogate pair escape and the same code point in UTF-8: refused' \
+	refused "$T/dup-pair.json" 'duplicate key (first at 1:2)'
+printf '{"version": 1, "v": {"version": 1, "a": [{"x": 1}, {"x": 1}]}, "s": "version"}' >"$T/nodup.json"
+"$CTL" policy digest "$T/nodup.json" >"$T/out" 2>"$T/err"
+check 'the same key in other objects, or as a string value, is no duplicate' \
+	sh -c "! grep -q 'duplicate' '$T/err'"
+"$CTL" --json policy digest "$T/dup-crypt.json" >"$T/out" 2>"$T/err"; rc=$?
+check 'duplicate key with --json: exit 1, one JSON error object on stderr naming it' \
+	python3 -c '
+import json, sys
+rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
+lines = err.splitlines()
+assert rc == 1 and out == "" and len(lines) == 1, (rc, err, out)
+o = json.loads(lines[0])
+assert o["dmsealctl_json"] == 1
+e = o["error"]
+assert e["code"] == 1 and e["kind"] == "failed", e
+assert "profiles[0].crypt.allow_discards: duplicate key" in e["message"], e
+' "$rc" "$T/err" "$T/out"
+
+# --- exit codes and --json errors (no dmseal module on this host) ----------------------
+if [ ! -e /sys/module/dmseal ]; then
+	"$CTL" status >"$T/out" 2>"$T/err"; rc=$?
+	indent "$T/err"
+	check 'status without the dmseal module: exit 8, one line naming dmseal and `modprobe dmseal`, nothing about dm_mod' \
+		sh -c "[ $rc -eq 8 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'dmseal' '$T/err' &&
+			grep -qF 'modprobe dmseal' '$T/err' && ! grep -q 'dm_mod' '$T/err' && [ ! -s '$T/out' ]"
+	"$CTL" --json status >"$T/out" 2>"$T/err"; rc=$?
+	check 'status --json without the module: exit 8, {"dmsealctl_json":1,"error":{"code":8,"kind":"no-module",...}} on stderr' \
+		python3 -c '
+import json, sys
+rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
+lines = err.splitlines()
+assert rc == 8 and out == "" and len(lines) == 1, (rc, err, out)
+o = json.loads(lines[0])
+assert list(o) == ["dmsealctl_json", "error"] and o["dmsealctl_json"] == 1, o
+e = o["error"]
+assert e["code"] == 8 and e["kind"] == "no-module" and "modprobe dmseal" in e["message"], e
+assert e["messages"][0] == e["message"], e
+' "$rc" "$T/err" "$T/out"
+fi
+"$CTL" status --json --bogus >"$T/out" 2>"$T/err"; rc=$?
+check 'a bad option with --json anywhere: exit 2, kind "usage", no usage text, stdout empty' \
+	python3 -c '
+import json, sys
+rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
+lines = err.splitlines()
+assert rc == 2 and out == "" and len(lines) == 1, (rc, err, out)
+e = json.loads(lines[0])["error"]
+assert e["code"] == 2 and e["kind"] == "usage", e
+' "$rc" "$T/err" "$T/out"
+"$CTL" pins --bogus >"$T/out" 2>"$T/err"; rc=$?
+check 'a bad option without --json: exit 2 and the usage text' \
+	sh -c "[ $rc -eq 2 ] && grep -q '^Usage:' '$T/err'"
+check '--json --version: {"dmsealctl_json":1,"dmsealctl_version":...}' \
+	sh -c "'$CTL' --json --version | grep -qE '^\{\"dmsealctl_json\":1,\"dmsealctl_version\":\"[0-9.]+\"\}$'"
+"$CTL" --json policy check "$POLICY" crypt "aes-cbc-essiv:sha256 :32:logon:x 0 /dev/vda 0" >"$T/out" 2>"$T/err"; rc=$?
+check 'policy check --json: exit 3 (denied), schema 1, "accepted": false (a JSON boolean), a reason' \
+	sh -c "[ $rc -eq 3 ] && grep -qE '^\{\"dmsealctl_json\":1,\"accepted\":false,\"reason\":\".+\"\}$' '$T/out'"
+"$CTL" --json policy digest "$POLICY" >"$T/out"
+check 'policy digest --json: {"dmsealctl_json":1,"digest":...}' \
+	grep -qE "^\{\"dmsealctl_json\":1,\"digest\":\"$DIGEST_V1\"\}$" "$T/out"
+
 # --- the new fields -------------------------------------------------------------------
 sed 's/"other_targets": \["zero"\],/"other_targets": ["zero"], "consumers": ["linear", "cache"],/;
 	0,/"tag_size": 32,/s//"tag_sizes": [64, 16, 32],/;
@@ -137,7 +217,7 @@ lines = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
 assert len(lines) > 5
 for l in lines:
     o = json.loads(l.decode("utf-8"))
-    assert "name" in o
+    assert "dev_name" in o and o["dmsealctl_json"] == 1
 ' "$T/lines"
 else
 	ok "python3 JSON check # SKIP no python3"
