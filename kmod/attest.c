@@ -14,7 +14,11 @@
  *
  * Audit: every denial, and the seal, is an AUDIT_DM_CTRL record, the type
  * device-mapper's own dm-audit gives a target constructor's failure, with
- * its leading fields (module=, op=, the task, dev=major:minor, res=). The
+ * its leading fields (module=, op=, the task, dev=major:minor, res=). Unlike
+ * dm-audit, the record is not tied to the syscall's audit context: tied,
+ * it would make audit emit SYSCALL and PROCTITLE records at syscall exit,
+ * and the loader's command line (dmsetup with an inline hex key) would
+ * reach the log through dmseal. The task fields say who it was. The
  * strings a table loader chooses (dm name, target type, and the reason,
  * which quotes parameters) are logged as audit_log_untrustedstring() would:
  * quoted if plain, hex otherwise; that helper is not exported, so it is
@@ -109,7 +113,8 @@ static struct audit_buffer *dmseal_audit_start(const char *op)
 
 	if (!dmseal_audit_on())
 		return NULL;
-	ab = audit_log_start(audit_context(), GFP_KERNEL, AUDIT_DM_CTRL);
+	/* No audit_context(): see the top of this file. */
+	ab = audit_log_start(NULL, GFP_KERNEL, AUDIT_DM_CTRL);
 	if (!ab)
 		return NULL;
 	audit_log_format(ab, "module=dmseal op=%s", op);
