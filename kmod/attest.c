@@ -9,8 +9,9 @@
  * canonical encoding in IMA's hash algorithm: with the default sha256 that
  * is the dmseal digest itself, never the policy. The measurement follows
  * the seal, which stands whatever IMA says: "not measured by policy"
- * (-ENOENT: IMA off, or no CRITICAL_DATA rule) is silent, any other error a
- * warning. A verifier that needs the measurement refuses a quote without it.
+ * (-ENOENT: IMA off, or no CRITICAL_DATA rule) is silent, the same entry
+ * already in the log (-EEXIST) a note, any other error a warning. A
+ * verifier that needs the measurement refuses a quote without it.
  *
  * Audit: every denial, and the seal, is an AUDIT_DM_CTRL record, the type
  * device-mapper's own dm-audit gives a target constructor's failure, with
@@ -51,6 +52,8 @@ static void dmseal_ima_measure(const struct dmseal_sealed *s)
 	if (!ret)
 		pr_info("policy measured by IMA as critical data %s:%s\n",
 			DMSEAL_IMA_LABEL, DMSEAL_IMA_EVENT);
+	else if (ret == -EEXIST)	/* sealed again after a forced unload */
+		pr_info("policy already in the IMA log (same entry)\n");
 	else if (ret != -ENOENT)
 		pr_warn_ratelimited("IMA did not measure the sealed policy (%d); the seal stands\n",
 				    ret);
