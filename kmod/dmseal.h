@@ -216,4 +216,9 @@ const char *dmseal_crypt_hooks_state(void);
 void dmseal_deny(const struct dmseal_target_info *info);
 bool dmseal_md_names(struct mapped_device *md, char *name, char *uuid);
 
+/* --- attest.c: IMA and audit -------------------------------------------- */
+
+void dmseal_attest_seal(const struct dmseal_sealed *s);
+void dmseal_audit_deny(const struct dmseal_target_info *info);
+
 #endif /* DMSEAL_H */

@@ -123,7 +123,7 @@ err:
 
 int dmseal_seal(const u8 *blob, size_t len, struct netlink_ext_ack *extack)
 {
-	struct dmseal_sealed *s;
+	struct dmseal_sealed *s = NULL;
 	int ret = 0;
 
 	mutex_lock(&seal_lock);
@@ -148,6 +148,9 @@ int dmseal_seal(const u8 *blob, size_t len, struct netlink_ext_ack *extack)
 		s->policy.n_profiles, DMSEAL_DIGEST_LEN, s->digest);
 out:
 	mutex_unlock(&seal_lock);
+	/* Committed: IMA and audit follow, and cannot undo it (attest.c). */
+	if (!ret)
+		dmseal_attest_seal(s);
 	return ret;
 }
 

@@ -88,9 +88,10 @@ bool dmseal_md_names(struct mapped_device *md, char *name, char *uuid)
 }
 
 /*
- * Count, log and send a denial. Names, uuids and target types come from
- * whoever loads the table: the log gets them escaped, so that no name can
- * forge a field or a line; the netlink event carries them exactly.
+ * Count, log, audit and send a denial. Names, uuids and target types come
+ * from whoever loads the table: the log and the audit record get them
+ * escaped, so that no name can forge a field or a line; the netlink event
+ * carries them exactly.
  */
 void dmseal_deny(const struct dmseal_target_info *info)
 {
@@ -118,6 +119,7 @@ void dmseal_deny(const struct dmseal_target_info *info)
 				    ereason);
 		kfree(buf);
 	}
+	dmseal_audit_deny(info);
 	dmseal_notify(DMSEAL_CMD_EVENT_DENY, info, GFP_KERNEL);
 }
 

@@ -6,7 +6,8 @@
 # build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
 # kept in build/<K>/disks), then boot it a second time on the same disks
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
-# across a reboot); both boots count. A failing step does not stop the other
+# across a reboot; IMA and audit, with the kernel parameters
+# SECOND_BOOT_APPEND); both boots count. A failing step does not stop the other
 # kernels; it counts as one failure. Ends with
 # exactly one summary line
 #   N passed, N failed[, N skipped]
@@ -84,6 +85,8 @@ GUEST_ENV=()
 SECOND=$(make -s --no-print-directory -C "$REPO/selftests" print-second-boot-tests) ||
 	failed "selftests/Makefile: print-second-boot-tests"
 read -r -a SECOND <<<"$SECOND"
+SECOND_APPEND=$(make -s --no-print-directory -C "$REPO/selftests" print-second-boot-append) ||
+	failed "selftests/Makefile: print-second-boot-append"
 # add_result FILE WHAT: add a guest run's "PASS FAIL SKIP" to the totals
 add_result() {
 	if [[ -f $1 ]]; then
@@ -115,7 +118,8 @@ for k in "$@"; do
 		if [[ -f $disks/vda.img && -f $disks/vdd.img ]]; then
 			t0=$SECONDS
 			"$S/run-guest.sh" --kernel "$k" --cmd selftests --reuse-disks "$disks" \
-				--out "$boot2" --env "KSFT_ONLY=$only" "${GUEST_ENV[@]}"
+				--out "$boot2" --env "KSFT_ONLY=$only" --append "$SECOND_APPEND" \
+				"${GUEST_ENV[@]}"
 			add_result "$boot2/result" "$k: second boot"
 			log "$k: second boot took $((SECONDS - t0)) s"
 		else

@@ -5,6 +5,8 @@
 #   --initrd FILE         initramfs (default build/<K>/initramfs.img)
 #   --cmd selftests|demo|PATH   what the guest's /init runs (default selftests)
 #   --env NAME=VALUE      export to the guest command (repeatable)
+#   --append "ARGS"       more kernel parameters (repeatable), e.g.
+#                         "ima_policy=critical_data audit=1"
 #   --disks N             fresh sparse raw disks vda, vdb, ... (default 4:
 #                         vda-vdc scratch, vdd for the persistent tests)
 #   --disk-size SIZE      size of each disk (default 256M)
@@ -29,13 +31,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 K=6.1 INITRD='' CMD=selftests DISKS=4 DISK_SIZE=256M TIMEOUT=900 KEEP='' REUSE='' OUT='' ACCEL=tcg JUDGE=1
-GENV=()
+GENV=() XAPPEND=()
 while (($#)); do
 	case $1 in
 	--kernel) K=$2; shift ;;
 	--initrd) INITRD=$2; shift ;;
 	--cmd) CMD=$2; shift ;;
 	--env) GENV+=("$2"); shift ;;
+	--append) XAPPEND+=("$2"); shift ;;
 	--disks) DISKS=$2; shift ;;
 	--disk-size) DISK_SIZE=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
@@ -109,9 +112,10 @@ done
 # into one, so a crashing module never leaves a hung guest behind.
 APPEND="console=ttyS0 panic=-1 oops=panic loglevel=6 dmseal_guest.run=$CMD"
 for e in "${GENV[@]}"; do APPEND+=" dmseal_guest.env.$e"; done
+for a in "${XAPPEND[@]}"; do APPEND+=" $a"; done
 
 touch "$KTAP"
-log "booting $KVER ($ACCEL) with $CMD${REUSE:+ on the disks of $REUSE}; console: $CONSOLE"
+log "booting $KVER ($ACCEL) with $CMD${REUSE:+ on the disks of $REUSE}${XAPPEND[*]:+ (${XAPPEND[*]})}; console: $CONSOLE"
 start=$SECONDS
 timeout -s KILL "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -smp 2 -m 1536M \
 	-display none -no-reboot -nodefaults \
