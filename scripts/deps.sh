@@ -12,6 +12,7 @@ PKGS=(
 	libcryptsetup-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
 	libjson-c-dev libkeyutils-dev libssl-dev libcurl4-openssl-dev
 	debootstrap
+	systemd shellcheck
 )
 
 missing=()
