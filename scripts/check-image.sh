@@ -89,18 +89,25 @@ if command -v systemd-analyze >/dev/null && command -v systemctl >/dev/null; the
 	script=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'$/\1/p" "$UNIT" |
 		sed 's/\$\$/$/g; s/%%/%/g' | sed "s#/usr/sbin/dmsealctl#$W/dmsealctl#g; s#/etc/dmseal/policy.json#$W/policy.json#g")
 	echo '{}' >"$W/policy.json"
-	# the stub: digest prints D; status prints STATE; load records the call
-	stub "$W/dmsealctl" 'case $1 in
-policy) case $2 in digest) echo abc123 ;; load) echo "load $3" >>"$(dirname "$0")/calls" ;; esac ;;
-status) cat "$(dirname "$0")/state" ;;
+	# the stub: `policy digest FILE` prints abc123; `policy show` prints the
+	# sealed policy ($W/state) or fails (exit 4) when there is none; `policy
+	# digest -` hashes it (abc123 for "same", fff for "other"); `policy load`
+	# records the call
+	stub "$W/dmsealctl" 'd=$(dirname "$0")
+case "$1 $2 $3" in
+"policy digest -") case $(cat) in same) echo abc123 ;; other) echo fff ;; *) exit 1 ;; esac ;;
+"policy digest "*) echo abc123 ;;
+"policy show "*) [ -s "$d/state" ] || exit 4; cat "$d/state" ;;
+"policy load "*) echo "load $3" >>"$d/calls" ;;
+*) exit 2 ;;
 esac'
-	runexec() { rm -f "$W/calls"; printf '%s\n' "$1" >"$W/state"; sh -c "$script" >/dev/null 2>&1; }
+	runexec() { rm -f "$W/calls"; printf '%s' "$1" >"$W/state"; sh -c "$script" >/dev/null 2>&1; }
 	check "ExecStart: unsealed -> dmsealctl policy load FILE" \
-		eval 'runexec "sealed:          no" && grep -qx "load $W/policy.json" "$W/calls"'
+		eval 'runexec "" && grep -qx "load $W/policy.json" "$W/calls"'
 	check "ExecStart: sealed with the same digest (initramfs) -> success, no second load" \
-		eval 'runexec "$(printf "sealed:          yes\ndigest:          abc123")" && [ ! -e "$W/calls" ]'
+		eval 'runexec same && [ ! -e "$W/calls" ]'
 	check "ExecStart: another policy sealed -> failure" \
-		eval '! runexec "$(printf "sealed:          yes\ndigest:          fff")" && [ ! -e "$W/calls" ]'
+		eval '! runexec other && [ ! -e "$W/calls" ]'
 else
 	nok "systemd-analyze/systemctl not installed (scripts/deps.sh installs systemd)"
 fi
