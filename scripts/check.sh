@@ -9,7 +9,7 @@
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
 # across a reboot), then once per example policy of
 # Documentation/dmseal/examples running EXAMPLE_TESTS with
-# DMSEAL_EXAMPLE=<name> (3 fresh 64 MiB disks; logs in
+# DMSEAL_EXAMPLE=<name> (3 fresh 40 MiB disks; logs in
 # build/<K>/examples/<name>/); every boot counts. A failing step does not stop the other
 # kernels; it counts as one failure. Ends with
 # exactly one summary line
@@ -141,7 +141,7 @@ for k in "$@"; do
 		exout=$BUILD/$k/examples/$ex
 		rm -rf "$exout"
 		t0=$SECONDS
-		"$S/run-guest.sh" --kernel "$k" --cmd selftests --disks 3 --disk-size 64M \
+		"$S/run-guest.sh" --kernel "$k" --cmd selftests --disks 3 --disk-size 40M \
 			--timeout 300 --out "$exout" --env "KSFT_ONLY=$EXAMPLE_TESTS" \
 			--env "DMSEAL_EXAMPLE=$ex" "${GUEST_ENV[@]}"
 		add_result "$exout/result" "$k: example $ex"
