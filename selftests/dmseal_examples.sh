@@ -221,7 +221,8 @@ luks2-hmac)
 	# under TCG): a 20 MiB loop device on tmpfs (512-byte sectors, like
 	# the virtio disks) leaves 3 MiB of data after the 16 MiB header
 	truncate -s 20M "$T/l2.img"
-	L2DEV=$(losetup -f --show "$T/l2.img")
+	# busybox losetup: no --show
+	L2DEV=$(losetup -f) && losetup "$L2DEV" "$T/l2.img" || L2DEV=/dev/null/no-loop
 	diag "scratch: $L2DEV (20 MiB on tmpfs)"
 	# shellcheck disable=SC2086
 	setup_ok "luksFormat --type luks2 --integrity hmac-sha256 (wipes the tags) + open" \
