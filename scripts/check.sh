@@ -2,12 +2,17 @@
 # scripts/check.sh [KERNEL...]: what `make check` runs.
 #
 # deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
-# host tests -> ynl (scripts/ynl-check.sh) -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
+# host tests -> ynl (scripts/ynl-check.sh) -> guest image integration
+# (scripts/check-image.sh: the systemd unit, the initramfs-tools hook) -> lint
+# -> for each kernel (default 6.1 6.12): fetch kernel,
 # build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
 # kept in build/<K>/disks), then boot it a second time on the same disks
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
 # across a reboot; IMA and audit, with the kernel parameters
-# SECOND_BOOT_APPEND); both boots count. A failing step does not stop the other
+# SECOND_BOOT_APPEND), then once per example policy of
+# Documentation/dmseal/examples running EXAMPLE_TESTS with
+# DMSEAL_EXAMPLE=<name> (3 fresh 40 MiB disks; logs in
+# build/<K>/examples/<name>/); every boot counts. A failing step does not stop the other
 # kernels; it counts as one failure. Ends with
 # exactly one summary line
 #   N passed, N failed[, N skipped]
@@ -65,6 +70,16 @@ else
 	failed "scripts/ynl-check.sh printed no 'ynl: N passed, N failed' line"
 fi
 
+step "guest image integration (systemd unit, initramfs-tools hook)"
+out=$("$S/check-image.sh" 2>&1 | tee /dev/stderr)
+line=$(grep -E '^image: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+if [[ -n $line ]]; then
+	read -r p f < <(sed -E 's/^image: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+	PASS=$((PASS + p)) FAIL=$((FAIL + f))
+else
+	failed "scripts/check-image.sh printed no 'image: N passed, N failed' line"
+fi
+
 step "lint (checkpatch --strict, sparse)"
 if ! "$S/kernel.sh" 6.1 >/dev/null; then
 	failed "6.1 kernel fetch (lint builds against its headers)"
@@ -87,6 +102,13 @@ SECOND=$(make -s --no-print-directory -C "$REPO/selftests" print-second-boot-tes
 read -r -a SECOND <<<"$SECOND"
 SECOND_APPEND=$(make -s --no-print-directory -C "$REPO/selftests" print-second-boot-append) ||
 	failed "selftests/Makefile: print-second-boot-append"
+# the example policies (Documentation/dmseal/examples) and their test
+EXAMPLES=$(make -s --no-print-directory -C "$REPO/selftests" print-examples) ||
+	failed "selftests/Makefile: print-examples"
+read -r -a EXAMPLES <<<"$EXAMPLES"
+EXAMPLE_TESTS=$(make -s --no-print-directory -C "$REPO/selftests" print-example-tests) ||
+	failed "selftests/Makefile: print-example-tests"
+EXAMPLE_TESTS=${EXAMPLE_TESTS// /,}
 # add_result FILE WHAT: add a guest run's "PASS FAIL SKIP" to the totals
 add_result() {
 	if [[ -f $1 ]]; then
@@ -127,6 +149,19 @@ for k in "$@"; do
 		fi
 	fi
 	rm -rf "$disks"
+	# one short boot per example policy (a policy seals once per boot):
+	# selftests/Makefile's EXAMPLE_TESTS with DMSEAL_EXAMPLE=<name>
+	for ex in "${EXAMPLES[@]}"; do
+		step "kernel $k: example policy $ex ($EXAMPLE_TESTS)"
+		exout=$BUILD/$k/examples/$ex
+		rm -rf "$exout"
+		t0=$SECONDS
+		"$S/run-guest.sh" --kernel "$k" --cmd selftests --disks 3 --disk-size 40M \
+			--timeout 600 --out "$exout" --env "KSFT_ONLY=$EXAMPLE_TESTS" \
+			--env "DMSEAL_EXAMPLE=$ex" "${GUEST_ENV[@]}"
+		add_result "$exout/result" "$k: example $ex"
+		log "$k: example $ex took $((SECONDS - t0)) s"
+	done
 done
 
 printf '\n'

@@ -13,6 +13,7 @@ PKGS=(
 	libjson-c-dev libkeyutils-dev libssl-dev libcurl4-openssl-dev
 	debootstrap
 	python3-yaml python3-jsonschema
+	systemd shellcheck
 )
 
 missing=()

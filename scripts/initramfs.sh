@@ -4,7 +4,8 @@
 # Assemble the test guest's initramfs (default build/<K>/initramfs.img, a
 # zstd-compressed newc cpio): busybox-static plus the real tools the tests
 # drive (kmod, cryptsetup, integritysetup, dmsetup, e2fsprogs, keyctl,
-# setpriv) with their shared libraries and loader; the part of the kernel's
+# setpriv) with their shared libraries and loader, and libgcc_s.so.1 (which
+# glibc dlopens for pthread_exit); the part of the kernel's
 # module tree the guest needs (every device-mapper target, md raid, loop,
 # virtio, ext4, and ALL of crypto,
 # which dm-crypt pulls in through request_module at table load); dmseal.ko as
@@ -56,6 +57,16 @@ for t in "${TOOLS[@]}"; do
 	case $p in /usr/*) d=$p ;; *) d=/usr$p ;; esac
 	install_bin "$p" "$d"
 done
+# glibc dlopens libgcc_s.so.1 for pthread_exit/pthread_cancel (unwinding);
+# ldd never lists it, and without it `cryptsetup luksFormat` with the default
+# argon2id PBKDF aborts ("libgcc_s.so.1 must be installed for pthread_exit
+# to work") when its worker threads end.
+GCC_S=$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}')
+if [[ -n $GCC_S && -e $GCC_S ]]; then
+	install_bin "$GCC_S"
+else
+	die "libgcc_s.so.1 not found on the host (package libgcc-s1)"
+fi
 # kmod's real module tools: busybox's cannot load .ko.xz (6.12) nor follow
 # the crypto API's request_module of aliases as reliably
 for t in modprobe insmod rmmod lsmod depmod modinfo; do

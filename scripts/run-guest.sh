@@ -110,7 +110,10 @@ done
 
 # panic=-1 + -no-reboot: a panic ends QEMU at once; oops=panic turns any oops
 # into one, so a crashing module never leaves a hung guest behind.
-APPEND="console=ttyS0 panic=-1 oops=panic loglevel=6 dmseal_guest.run=$CMD"
+# no_timer_check (Kata passes it too): on a loaded host, TCG can miss the
+# early IO-APIC timer check and the kernel panics with "IO-APIC + timer
+# doesn't work" before /init.
+APPEND="console=ttyS0 panic=-1 oops=panic no_timer_check loglevel=6 dmseal_guest.run=$CMD"
 for e in "${GENV[@]}"; do APPEND+=" dmseal_guest.env.$e"; done
 for a in "${XAPPEND[@]}"; do APPEND+=" $a"; done
 
