@@ -2,7 +2,8 @@
 # scripts/check.sh [KERNEL...]: what `make check` runs.
 #
 # deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
-# host tests -> lint -> for each kernel (default 6.1 6.12): fetch kernel,
+# host tests -> lint -> make install/uninstall (scripts/install-test.sh) ->
+# dkms for each kernel (scripts/dkms-test.sh) -> for each kernel (default 6.1 6.12): fetch kernel,
 # build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
 # kept in build/<K>/disks), then boot it a second time on the same disks
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
@@ -67,6 +68,27 @@ else
 		failed "scripts/lint.sh printed no 'lint: N passed, N failed' line"
 	fi
 fi
+
+# counted NAME CMD...: run a step that ends in "NAME: N passed, N failed"
+# and add its numbers (a step that prints no such line is one failure)
+counted() {
+	local name=$1 out line p f
+	shift
+	out=$("$@" 2>&1 | tee /dev/stderr)
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n1)
+	if [[ -n $line ]]; then
+		read -r p f < <(sed -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/" <<<"$line")
+		PASS=$((PASS + p)) FAIL=$((FAIL + f))
+	else
+		failed "${1##*/} printed no '$name: N passed, N failed' line"
+	fi
+}
+
+step "make install / uninstall (staging DESTDIR, distribution flags)"
+counted install "$S/install-test.sh"
+
+step "dkms (kernels: $*)"
+counted dkms "$S/dkms-test.sh" "$@"
 
 GUEST_ENV=()
 [[ -n ${SELFTEST_FAIL:-} ]] && GUEST_ENV=(--env "SELFTEST_FAIL=$SELFTEST_FAIL")
