@@ -44,8 +44,15 @@ fi
 # .git, no build output
 SRC=$T/src
 mkdir -p "$SRC"
-(cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) |
-	tar -xf - -C "$SRC"
+if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) |
+		tar -xf - -C "$SRC"
+else
+	# not a checkout (a tarball already): everything but build output
+	tar -C "$REPO" --exclude=./build --exclude='*.o' --exclude='*.ko' -cf - . |
+		tar -xf - -C "$SRC"
+	make -s -C "$SRC/userspace" clean >/dev/null 2>&1
+fi
 VER=$(tr -d ' \t\n' <"$SRC/VERSION")
 check "the copy's version is VERSION ($VER)" [ "$("$SRC/scripts/version.sh")" = "$VER" ]
 

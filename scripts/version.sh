@@ -17,9 +17,11 @@ base=$(tr -d ' \t\n' <"$top/VERSION")
 [ -n "$base" ] || { echo "version.sh: $top/VERSION is empty" >&2; exit 1; }
 
 # Only the tree's own repository counts: a tarball unpacked inside some
-# other git checkout must not take that checkout's hash.
+# other git checkout must not take that checkout's hash. safe.directory:
+# `sudo make install` in a checkout owned by someone else must still see the
+# same version the build saw (git refuses foreign repositories otherwise).
 if command -v git >/dev/null 2>&1 && [ -e "$top/.git" ] &&
-	d=$(git -C "$top" describe --tags --dirty --always 2>/dev/null); then
+	d=$(git -c safe.directory="$top" -C "$top" describe --tags --dirty --always 2>/dev/null); then
 	case $d in
 	v[0-9]*) echo "${d#v}" ;;
 	[0-9]*.*) echo "$d" ;;
