@@ -20,6 +20,16 @@ S=$REPO/scripts
 ((${#@})) || set -- 6.1 6.12
 
 PASS=0 FAIL=0 SKIP=0
+# tee_err: stdin to stdout and to our own stderr. Not `tee /dev/stderr`:
+# that opens the file again, so with make check >log 2>&1 it truncated the
+# log (O_TRUNC) or, appending, had its lines overwritten by ours.
+tee_err() {
+	local l
+	while IFS= read -r l || [[ -n $l ]]; do
+		printf '%s\n' "$l"
+		printf '%s\n' "$l" >&2
+	done
+}
 step() { printf '\n=== %s\n' "$*" >&2; }
 failed() { log "FAILED: $*"; FAIL=$((FAIL + 1)); }
 
@@ -31,7 +41,7 @@ make -s -C "$REPO" all || failed "host build (make all)"
 
 step "host unit tests"
 if [[ -f $REPO/tests/Makefile ]]; then
-	out=$(make -C "$REPO/tests" unit 2>&1 | tee -a /dev/stderr)
+	out=$(make -C "$REPO/tests" unit 2>&1 | tee_err)
 	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f s < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$line")
@@ -45,7 +55,7 @@ fi
 
 step "dmsealctl host tests"
 if [[ -f $REPO/userspace/tests/run.sh ]]; then
-	out=$(make -s -C "$REPO/userspace" check 2>&1 | tee -a /dev/stderr)
+	out=$(make -s -C "$REPO/userspace" check 2>&1 | tee_err)
 	line=$(grep -E '^dmsealctl: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f < <(sed -E 's/^dmsealctl: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
@@ -59,7 +69,7 @@ step "lint (checkpatch --strict, sparse)"
 if ! "$S/kernel.sh" 6.1 >/dev/null; then
 	failed "6.1 kernel fetch (lint builds against its headers)"
 else
-	out=$("$S/lint.sh" 2>&1 | tee -a /dev/stderr)
+	out=$("$S/lint.sh" 2>&1 | tee_err)
 	line=$(grep -E '^lint: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f < <(sed -E 's/^lint: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
@@ -74,7 +84,7 @@ fi
 counted() {
 	local name=$1 out line p f
 	shift
-	out=$("$@" 2>&1 | tee -a /dev/stderr)
+	out=$("$@" 2>&1 | tee_err)
 	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f < <(sed -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/" <<<"$line")
