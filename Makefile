@@ -12,6 +12,21 @@
 #   make demo          boot a guest (KERNEL, default 6.1) running the demo
 #   make clean
 #
+# Installing (see README.md, "Install"):
+#   make modules       build kmod/dmseal.ko against KDIR
+#   make install       dmseal.ko, dmsealctl, its man page and bash completion,
+#                      and systemd/*.service|*.target if systemd/ exists
+#   make uninstall     remove exactly those files again
+#   make dkms-source   copy what dkms builds from to $(DESTDIR)/usr/src/dmseal-<VERSION>
+#   make version       print the version everything is built with
+# honouring DESTDIR, PREFIX (/usr), KERNELRELEASE, KDIR and KERNEL_SRC
+# (Yocto's name for KDIR). KDIR defaults to /lib/modules/$(KERNELRELEASE)/build;
+# KERNELRELEASE to the release KDIR was configured for (UTS_RELEASE), else
+# the running kernel's. depmod runs when installing into the live system, or
+# into a DESTDIR that already has modules.dep for the release (a full root);
+# a staging DESTDIR, as a package build uses, gets none: the package's
+# postinst runs depmod on the target (DEPMOD=: skips it always).
+#
 # The module only ever runs inside a QEMU guest booting a Debian kernel (this
 # machine's own kernel cannot load it), so `check` is a pipeline of scripts
 # in scripts/; the per-kernel steps are also targets here for working by hand
@@ -28,6 +43,93 @@ DEMO_KERNEL := $(firstword $(KERNELS))
 export SELFTEST_FAIL
 
 all: userspace selftests
+
+# --- the version and installation -------------------------------------------
+
+ifeq ($(origin DMSEAL_VERSION),undefined)
+DMSEAL_VERSION := $(shell scripts/version.sh)
+endif
+# the number alone (dkms package version, /usr/src/dmseal-<it>)
+PACKAGE_VERSION := $(shell tr -d ' \t\n' <VERSION)
+
+PREFIX ?= /usr
+MODDIR ?= /lib/modules
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DKMSDIR ?= /usr/src/dmseal-$(PACKAGE_VERSION)
+DEPMOD ?= depmod
+ifneq ($(KERNEL_SRC),)
+KDIR ?= $(KERNEL_SRC)
+endif
+# the release the headers in KDIR were configured for
+kdir-release = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+ifeq ($(KERNELRELEASE),)
+ifneq ($(KDIR),)
+KERNELRELEASE := $(kdir-release)
+endif
+endif
+ifeq ($(KERNELRELEASE),)
+KERNELRELEASE := $(shell uname -r)
+endif
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+# KERNELRELEASE is kbuild's own variable: never hand ours to the kernel's
+# Makefile through the command line.
+MAKEOVERRIDES := $(filter-out KERNELRELEASE=%,$(MAKEOVERRIDES))
+
+MODULE_DEST := $(DESTDIR)$(MODDIR)/$(KERNELRELEASE)/extra
+UNITS := $(wildcard systemd/*.service systemd/*.target)
+# what dkms needs to build the module, and nothing else
+DKMS_FILES := dkms.conf VERSION COPYING LICENSES/MIT LICENSES/Linux-syscall-note \
+	scripts/version.sh kmod/Kbuild kmod/Makefile \
+	$(wildcard kmod/*.[chS] kmod/core/*.[ch]) include/uapi/linux/dmseal.h
+
+version:
+	@echo $(DMSEAL_VERSION)
+
+modules:
+	@test -d $(KDIR) || { echo "no kernel build tree $(KDIR): set KDIR (or KERNEL_SRC)" >&2; exit 1; }
+	$(MAKE) -C kmod KDIR=$(KDIR) DMSEAL_VERSION=$(DMSEAL_VERSION) modules
+
+# depmod for the live system, or a DESTDIR that is a whole root already
+define run-depmod
+	@if [ -z "$(DESTDIR)" ] || [ -f "$(DESTDIR)$(MODDIR)/$(KERNELRELEASE)/modules.dep" ]; then \
+		echo "$(DEPMOD) -a $(if $(DESTDIR),-b $(DESTDIR) )$(KERNELRELEASE)"; \
+		$(DEPMOD) -a $(if $(DESTDIR),-b $(DESTDIR)) $(KERNELRELEASE); \
+	else \
+		echo "note: no depmod: $(DESTDIR) holds no modules.dep for $(KERNELRELEASE) (a staging dir)"; \
+	fi
+endef
+
+install: install-module install-userspace install-units
+
+install-module: modules
+	@kr='$(kdir-release)'; if [ -n "$$kr" ] && [ "$$kr" != '$(KERNELRELEASE)' ]; then \
+		echo "KERNELRELEASE=$(KERNELRELEASE) but $(KDIR) is $$kr" >&2; exit 1; fi
+	install -D -m 0644 kmod/dmseal.ko $(MODULE_DEST)/dmseal.ko
+	$(run-depmod)
+
+install-userspace:
+	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+
+install-units:
+ifneq ($(UNITS),)
+	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
+endif
+
+uninstall:
+	rm -f $(MODULE_DEST)/dmseal.ko
+	-rmdir $(MODULE_DEST) 2>/dev/null
+	$(run-depmod)
+	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+
+dkms-source:
+	@v=$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf); \
+	if [ "$$v" != '$(PACKAGE_VERSION)' ]; then \
+		echo "dkms.conf says PACKAGE_VERSION=$$v, VERSION says $(PACKAGE_VERSION)" >&2; exit 1; fi
+	rm -rf $(DESTDIR)$(DKMSDIR)
+	mkdir -p $(DESTDIR)$(DKMSDIR)
+	tar -cf - $(DKMS_FILES) | tar -xf - -C $(DESTDIR)$(DKMSDIR)
 
 # userspace/ and tests/ are written in parallel by others: skip them, loudly,
 # until their Makefiles exist.
@@ -86,4 +188,6 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	rm -rf build
 
-.PHONY: all userspace selftests unit deps lint ynl-check check check-peer demo bench clean
+.PHONY: all userspace selftests unit deps lint ynl-check check check-peer demo bench clean \
+	version modules install install-module install-userspace install-units uninstall \
+	dkms-source

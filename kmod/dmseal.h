@@ -15,7 +15,14 @@
 #include <linux/dmseal.h>
 #include "dmseal_core.h"
 
-#define DMSEAL_VERSION "0.2.0"
+/*
+ * The version comes from the build (kmod/Kbuild: -DDMSEAL_VERSION from
+ * scripts/version.sh, the top-level VERSION file); this is only for a build
+ * that passed none.
+ */
+#ifndef DMSEAL_VERSION
+#define DMSEAL_VERSION "unknown"
+#endif
 
 /* --- seal.c: the one sealed policy ------------------------------------- */
 

@@ -100,6 +100,7 @@ static void __exit dmseal_exit(void)
 module_init(dmseal_init);
 module_exit(dmseal_exit);
 
+MODULE_AUTHOR("dmseal developers");
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Sealed policy for dm-crypt and dm-integrity table loads");
 MODULE_VERSION(DMSEAL_VERSION);

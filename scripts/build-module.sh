@@ -25,6 +25,9 @@ mkdir -p "$OUT"
 # never let a stale module from an earlier build reach an initramfs
 rm -f "$OUT/dmseal.ko"
 JOBS=$(nproc)
+# the one version (scripts/version.sh): the staged copy has no VERSION file
+# and no git, so kbuild gets it on its command line
+VER=$(sh "$SRC/scripts/version.sh" 2>/dev/null || "$REPO/scripts/version.sh")
 
 # stage DIR: fresh copy of kmod/ and include/ (rsync-free: cp is always there)
 stage() {
@@ -39,7 +42,7 @@ stage() {
 
 if [[ -z $CHROOT ]]; then
 	stage "$OUT/src"
-	make -C "$KDIR" M="$OUT/src/kmod" -j"$JOBS" modules
+	make -C "$KDIR" M="$OUT/src/kmod" DMSEAL_VERSION="$VER" -j"$JOBS" modules
 	ko=$OUT/src/kmod/dmseal.ko
 else
 	# The chroot is shared by every clone on the machine: each build stages
@@ -49,9 +52,10 @@ else
 	STAGE=$(mktemp -d "$CHROOT/build/dmseal.XXXXXX")
 	trap 'rm -rf "$STAGE"' EXIT
 	stage "$STAGE"
-	chroot "$CHROOT" make -C "${KDIR#"$CHROOT"}" M="${STAGE#"$CHROOT"}/kmod" -j"$JOBS" modules
+	chroot "$CHROOT" make -C "${KDIR#"$CHROOT"}" M="${STAGE#"$CHROOT"}/kmod" \
+		DMSEAL_VERSION="$VER" -j"$JOBS" modules
 	ko=$STAGE/kmod/dmseal.ko
 fi
 [[ -f $ko ]] || die "kbuild produced no dmseal.ko"
 cp "$ko" "$OUT/dmseal.ko"
-log "built $OUT/dmseal.ko for $KVER"
+log "built $OUT/dmseal.ko $VER for $KVER"

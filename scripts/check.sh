@@ -4,7 +4,8 @@
 # deps -> host build (userspace, selftests) -> host unit tests -> dmsealctl
 # host tests -> ynl (scripts/ynl-check.sh) -> guest image integration
 # (scripts/check-image.sh: the systemd unit, the initramfs-tools hook) -> lint
-# -> for each kernel (default 6.1 6.12): fetch kernel,
+# -> make install/uninstall (scripts/install-test.sh) -> dkms for each kernel
+# (scripts/dkms-test.sh) -> for each kernel (default 6.1 6.12): fetch kernel,
 # build dmseal.ko, initramfs, boot the guest with the selftests (4 disks,
 # kept in build/<K>/disks), then boot it a second time on the same disks
 # running only selftests/Makefile's SECOND_BOOT_TESTS (persistent volumes
@@ -25,6 +26,16 @@ S=$REPO/scripts
 ((${#@})) || set -- 6.1 6.12
 
 PASS=0 FAIL=0 SKIP=0
+# tee_err: stdin to stdout and to our own stderr. Not `tee /dev/stderr`:
+# that opens the file again, so with make check >log 2>&1 it truncated the
+# log (O_TRUNC) or, appending, had its lines overwritten by ours.
+tee_err() {
+	local l
+	while IFS= read -r l || [[ -n $l ]]; do
+		printf '%s\n' "$l"
+		printf '%s\n' "$l" >&2
+	done
+}
 step() { printf '\n=== %s\n' "$*" >&2; }
 failed() { log "FAILED: $*"; FAIL=$((FAIL + 1)); }
 
@@ -36,7 +47,7 @@ make -s -C "$REPO" all || failed "host build (make all)"
 
 step "host unit tests"
 if [[ -f $REPO/tests/Makefile ]]; then
-	out=$(make -C "$REPO/tests" unit 2>&1 | tee /dev/stderr)
+	out=$(make -C "$REPO/tests" unit 2>&1 | tee_err)
 	line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f s < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$line")
@@ -50,7 +61,7 @@ fi
 
 step "dmsealctl host tests"
 if [[ -f $REPO/userspace/tests/run.sh ]]; then
-	out=$(make -s -C "$REPO/userspace" check 2>&1 | tee /dev/stderr)
+	out=$(make -s -C "$REPO/userspace" check 2>&1 | tee_err)
 	line=$(grep -E '^dmsealctl: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f < <(sed -E 's/^dmsealctl: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
@@ -84,7 +95,7 @@ step "lint (checkpatch --strict, sparse)"
 if ! "$S/kernel.sh" 6.1 >/dev/null; then
 	failed "6.1 kernel fetch (lint builds against its headers)"
 else
-	out=$("$S/lint.sh" 2>&1 | tee /dev/stderr)
+	out=$("$S/lint.sh" 2>&1 | tee_err)
 	line=$(grep -E '^lint: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
 	if [[ -n $line ]]; then
 		read -r p f < <(sed -E 's/^lint: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
@@ -93,6 +104,27 @@ else
 		failed "scripts/lint.sh printed no 'lint: N passed, N failed' line"
 	fi
 fi
+
+# counted NAME CMD...: run a step that ends in "NAME: N passed, N failed"
+# and add its numbers (a step that prints no such line is one failure)
+counted() {
+	local name=$1 out line p f
+	shift
+	out=$("$@" 2>&1 | tee_err)
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n1)
+	if [[ -n $line ]]; then
+		read -r p f < <(sed -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/" <<<"$line")
+		PASS=$((PASS + p)) FAIL=$((FAIL + f))
+	else
+		failed "${1##*/} printed no '$name: N passed, N failed' line"
+	fi
+}
+
+step "make install / uninstall (staging DESTDIR, distribution flags)"
+counted install "$S/install-test.sh"
+
+step "dkms (kernels: $*)"
+counted dkms "$S/dkms-test.sh" "$@"
 
 GUEST_ENV=()
 [[ -n ${SELFTEST_FAIL:-} ]] && GUEST_ENV=(--env "SELFTEST_FAIL=$SELFTEST_FAIL")

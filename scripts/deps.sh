@@ -11,7 +11,7 @@ PKGS=(
 	cryptsetup-bin dmsetup keyutils e2fsprogs
 	libcryptsetup-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
 	libjson-c-dev libkeyutils-dev libssl-dev libcurl4-openssl-dev
-	debootstrap
+	debootstrap dkms
 	python3-yaml python3-jsonschema
 	systemd shellcheck
 )

@@ -15,7 +15,7 @@ T=${TMPDIR:-/tmp}/dmsealctl_policy.$$
 mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 
-PLAN=16
+PLAN=17
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 json_get() { # json_get KEY FILE: a string or number value from one-line JSON
@@ -46,6 +46,11 @@ check "status --json exits 0 and is one JSON object" \
 cat "$T/err"
 sealed=$(json_get sealed "$T/status.json")
 diag "status: $(cat "$T/status.json")"
+# 3b: one version: the module's (netlink status) is dmsealctl's, both built
+# from scripts/version.sh
+kv=$(json_get version "$T/status.json")
+cv=$("$CTL" --version | sed -n 's/^dmsealctl //p')
+check "the module's version ($kv) is dmsealctl's ($cv)" sh -c "[ -n '$kv' ] && [ '$kv' = '$cv' ]"
 
 # 4: before sealing, ephemeral setup must refuse with exit 4 and leave nothing
 if [ "$sealed" = "false" ]; then

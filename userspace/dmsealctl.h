@@ -16,7 +16,10 @@
 #include "dmseal_core.h"
 #include <linux/dmseal.h>
 
-#define DMSEALCTL_VERSION	"0.1"
+/* From the build (userspace/Makefile: scripts/version.sh); else this. */
+#ifndef DMSEALCTL_VERSION
+#define DMSEALCTL_VERSION	"unknown"
+#endif
 #define DMSEAL_RUN_DIR		"/run/dmseal"
 
 /*

@@ -380,7 +380,8 @@ static int pv_check_disk(struct pv *pv, uint64_t dev_size, char *why, size_t cap
 	if (luks2_check(buf, blank, &pv->want, &pv->found, why, cap)) {
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s", why);
+		/* a shortened copy of why, on purpose: the message is rebuilt around it */
+		snprintf(msg, sizeof(msg), "%.*s", (int)sizeof(msg) - 1, why);
 		snprintf(why, cap, "the header on %s does not conform to profile '%s': %s; "
 			 "nothing changed", shown(pv->a->device), pv->pl.pr->name, msg);
 		return pv_fail(pv, EXIT_DENIED);
@@ -732,7 +733,8 @@ static int pv_policy(struct pv *pv, uint8_t digest[DMSEAL_DIGEST_LEN], char *why
 	if (r) {
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s", why);
+		/* a shortened copy of why, on purpose: the message is rebuilt around it */
+		snprintf(msg, sizeof(msg), "%.*s", (int)sizeof(msg) - 1, why);
 		snprintf(why, cap, "profile '%s': %s", pv->pl.pr->name, msg);
 		r = pv_fail(pv, EXIT_FAIL);
 		goto out;
