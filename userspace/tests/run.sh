@@ -135,7 +135,7 @@ assert e["code"] == 2 and e["kind"] == "usage", e
 check 'a bad option without --json: exit 2 and the usage text' \
 	sh -c "[ $rc -eq 2 ] && grep -q '^Usage:' '$T/err'"
 check '--json --version: {"dmsealctl_json":1,"dmsealctl_version":...}' \
-	sh -c "'$CTL' --json --version | grep -qE '^\{\"dmsealctl_json\":1,\"dmsealctl_version\":\"[0-9.]+\"\}$'"
+	sh -c "'$CTL' --json --version | grep -qE '^\{\"dmsealctl_json\":1,\"dmsealctl_version\":\"[0-9][0-9A-Za-z.+~-]*\"\}$'"
 "$CTL" --json policy check "$POLICY" crypt "aes-cbc-essiv:sha256 :32:logon:x 0 /dev/vda 0" >"$T/out" 2>"$T/err"; rc=$?
 check 'policy check --json: exit 3 (denied), schema 1, "accepted": false (a JSON boolean), a reason' \
 	sh -c "[ $rc -eq 3 ] && grep -qE '^\{\"dmsealctl_json\":1,\"accepted\":false,\"reason\":\"[^\"]+\",' '$T/out'"
