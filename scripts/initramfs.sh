@@ -84,6 +84,12 @@ while read -r a; do
 	ln -s /usr/bin/busybox "$ROOT/$d/$n"
 done < <("$BB" --list-full)
 
+# the client scripts/ynl-check.sh built from the spec with the kernel's YNL
+# library, for selftests/dmseal_ynl.sh
+if [[ -x $BUILD/ynl/dmseal-ynl-status ]]; then
+	install_bin "$BUILD/ynl/dmseal-ynl-status" /usr/bin/dmseal-ynl-status
+fi
+
 # dmsealctl, when userspace/ built it
 if [[ -x $REPO/userspace/dmsealctl ]]; then
 	install_bin "$REPO/userspace/dmsealctl" /usr/sbin/dmsealctl

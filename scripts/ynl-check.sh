@@ -11,7 +11,10 @@
 #              kernel's tools/net/ynl/lib/ynl.h
 #   link       a program calling the generated dmseal_status() links with
 #              the generated library and libynl (lib/ynl.c): the spec is
-#              complete enough for a real client
+#              complete enough for a real client. It is kept as
+#              build/ynl/dmseal-ynl-status; scripts/initramfs.sh puts it in
+#              the guest, where selftests/dmseal_ynl.sh runs it against the
+#              module and compares with dmsealctl status
 #
 # --write regenerates include/uapi/linux/dmseal.h from the spec (after
 # editing the spec; never edit the header by hand).
@@ -143,8 +146,18 @@ int main(void)
 	}
 	st = dmseal_status(ys);
 	if (st) {
-		printf("version %s sealed %u\n", st->version, st->sealed);
+		const unsigned char *d = st->digest;
+		unsigned int i;
+
+		printf("version=%s sealed=%u enforcing=%u pins=%u digest=",
+		       st->_present.version_len ? st->version : "?", st->sealed,
+		       st->enforcing, st->pins);
+		for (i = 0; d && i < st->_present.digest_len; i++)
+			printf("%02x", d[i]);
+		printf("\n");
 		dmseal_status_rsp_free(st);
+	} else {
+		fprintf(stderr, "status: %s\n", ys->err.msg);
 	}
 	ynl_sock_destroy(ys);
 	return !st;
@@ -154,10 +167,13 @@ EOF
 		gcc "${CFLAGS[@]}" "$W/out/main.c" "$W/out/dmseal-user.o" "$W/out/ynl.o" \
 			-o "$W/out/dmseal-ynl-status" >&2; then
 		ok "link: a dmseal_status() client links with libynl"
+		mkdir -p "$BUILD/ynl"
+		cp "$W/out/dmseal-ynl-status" "$BUILD/ynl/dmseal-ynl-status"
 	else
 		notok "link: a dmseal_status() client does not link with libynl"
 	fi
 else
+	rm -f "$BUILD/ynl/dmseal-ynl-status"
 	notok "user: ynl-gen-c.py --mode user, or compiling its output, failed"
 	notok "link: skipped, no user library"
 fi
