@@ -693,21 +693,10 @@ struct dk_frame {
 	size_t n, cap;
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned int hex4(const char *s)
 {
-	return (unsigned int)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
-			      hexval(s[2]) << 4 | hexval(s[3]));
+	return (unsigned int)(dms_hex_val(s[0]) << 12 | dms_hex_val(s[1]) << 8 |
+			      dms_hex_val(s[2]) << 4 | dms_hex_val(s[3]));
 }
 
 static size_t utf8_put(char *o, unsigned int cp)

@@ -231,6 +231,8 @@ size_t dms_integrity_summary(const struct dms_integrity *t, char *buf,
  * Decode @n hex digits (n even) into n / 2 bytes at @out; -EINVAL if a digit
  * is not hex. For the kernel to fingerprint a key it found with a span.
  */
+/* one hex digit's value, or -1 */
+int dms_hex_val(char c);
 int dms_hex_decode(const char *hex, size_t n, u8 *out);
 
 /* Constant-time comparison of two fingerprints; false unless both are set. */

@@ -992,7 +992,7 @@ size_t dms_integrity_summary(const struct dms_integrity *t, char *buf,
 
 /* --- keys --------------------------------------------------------------- */
 
-static int hex_val(char c)
+int dms_hex_val(char c)
 {
 	if (is_digit(c))
 		return c - '0';
@@ -1010,7 +1010,7 @@ int dms_hex_decode(const char *hex, size_t n, u8 *out)
 	if (n & 1)
 		return -EINVAL;
 	for (i = 0; i < n; i += 2) {
-		int hi = hex_val(hex[i]), lo = hex_val(hex[i + 1]);
+		int hi = dms_hex_val(hex[i]), lo = dms_hex_val(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -24,26 +24,11 @@
 #include <netlink/msg.h>
 
 #include "../dmsealctl.h"
+#include "tap.h"
 
 bool opt_json;
 bool opt_verbose;
 const char *prog = "attrs";
-
-static int n_test, n_fail;
-
-static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		n_fail++;
-}
 
 struct msg {
 	struct nl_msg *m;
@@ -345,6 +330,5 @@ int main(int argc, char **argv)
 	result(!strcmp(shown("/dev/disk/by-id/x\ny"), "/dev/disk/by-id/x\\x0ay"),
 	       "shown(): a path with a newline stays one line");
 	result(!strcmp(shown_word("a b"), "a\\x20b"), "shown_word(): spaces escaped");
-	printf("1..%d\n", n_test);
-	return n_fail ? 1 : 0;
+	return tap_done();
 }

@@ -31,27 +31,12 @@
 #include <openssl/evp.h>
 
 #include "../dmsealctl.h"
+#include "tap.h"
 #include "../keysource.h"
 
 bool opt_json;
 bool opt_verbose;
 const char *prog = "keysource_test";
-
-static int n_test, n_fail;
-
-static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		n_fail++;
-}
 
 /* a test name safe to print: control and non-ASCII bytes as \xNN */
 static const char *vis(const char *s)
@@ -395,6 +380,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s uri|url|config FILE|fetch ...|free-port|wait-port PORT\n", prog);
 		return 2;
 	}
-	printf("1..%d\n", n_test);
-	return n_fail ? 1 : 0;
+	return tap_done();
 }
