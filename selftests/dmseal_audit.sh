@@ -44,13 +44,7 @@ only_in_test_guest "loads and seals dmseal"
 [ -x "$TOOL" ] || skip_rest "no dmseal_tool"
 command -v dmsetup >/dev/null 2>&1 || skip_rest "no dmsetup"
 [ -b $DISK ] || skip_rest "no $DISK"
-seal_fresh_boot 2>"$T/err"
-rc=$?
-indent "$T/err"
-check "dmseal is loaded and sealed" [ $rc -eq 0 ]
-[ $rc -eq 0 ] || skip_rest "dmseal not sealed"
-"$TOOL" status >"$T/status" 2>&1
-DIGEST=$(sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p' "$T/status")
+check_sealed_fresh
 
 if ! grep -qE '(^| )audit=(1|on)( |$)' /proc/cmdline; then
 	diag "cmdline: $(cat /proc/cmdline)"
@@ -73,9 +67,9 @@ field() { echo "$2" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 # untrusted NAME LINE: the string, as audit_log_untrustedstring encoded it
 untrusted() {
 	v=$(field "$1" "$2")
+	# shellcheck disable=SC2059 # the format is the escaped bytes
 	case $v in
 	\"*\") v=${v#\"}; echo "${v%\"}" ;;
-	# shellcheck disable=SC2059 # the format is the escaped bytes
 	*) printf "$(echo "$v" | sed 's/\(..\)/\\x\1/g')"; echo ;;
 	esac
 }

@@ -32,13 +32,7 @@ trap 'rm -rf "$T"' EXIT
 
 only_in_test_guest "loads and seals dmseal"
 [ -x "$TOOL" ] || skip_rest "no dmseal_tool"
-seal_fresh_boot 2>"$T/err"
-rc=$?
-indent "$T/err"
-check "dmseal is loaded and sealed" [ $rc -eq 0 ]
-[ $rc -eq 0 ] || skip_rest "dmseal not sealed"
-"$TOOL" status >"$T/status" 2>&1
-DIGEST=$(sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p' "$T/status")
+check_sealed_fresh
 diag "sealed digest $DIGEST"
 
 if [ ! -d $IMA ] && [ -d /sys/kernel/security ]; then

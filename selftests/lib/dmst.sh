@@ -166,6 +166,19 @@ seal_fresh_boot() {
 	return 1
 }
 
+# check_sealed_fresh: seal_fresh_boot as a case, "dmseal is loaded and
+# sealed" (the rest of the plan skipped without it); sets DIGEST to the sealed
+# digest dmseal_tool reports
+check_sealed_fresh() {
+	seal_fresh_boot 2>"$T/err"
+	rc=$?
+	indent "$T/err"
+	check "dmseal is loaded and sealed" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || skip_rest "dmseal not sealed"
+	"$TOOL" status >"$T/status" 2>&1
+	DIGEST=$(sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p' "$T/status")
+}
+
 # The boot state area: the last 64 KiB of $DMST_STATE_DISK, a header line
 # "DMST-BOOT-STATE <bytes>" then the file. A volume that covers the whole
 # disk overwrites it: put it there before, or read it back after, as fits.
