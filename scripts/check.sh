@@ -71,40 +71,6 @@ if [[ -f $REPO/userspace/tests/run.sh ]]; then
 	fi
 fi
 
-step "ynl (the spec through the kernel's YNL tools)"
-out=$("$S/ynl-check.sh" 2>&1 | tee /dev/stderr)
-line=$(grep -E '^ynl: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
-if [[ -n $line ]]; then
-	read -r p f < <(sed -E 's/^ynl: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
-	PASS=$((PASS + p)) FAIL=$((FAIL + f))
-else
-	failed "scripts/ynl-check.sh printed no 'ynl: N passed, N failed' line"
-fi
-
-step "guest image integration (systemd unit, initramfs-tools hook)"
-out=$("$S/check-image.sh" 2>&1 | tee /dev/stderr)
-line=$(grep -E '^image: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
-if [[ -n $line ]]; then
-	read -r p f < <(sed -E 's/^image: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
-	PASS=$((PASS + p)) FAIL=$((FAIL + f))
-else
-	failed "scripts/check-image.sh printed no 'image: N passed, N failed' line"
-fi
-
-step "lint (checkpatch --strict, sparse)"
-if ! "$S/kernel.sh" 6.1 >/dev/null; then
-	failed "6.1 kernel fetch (lint builds against its headers)"
-else
-	out=$("$S/lint.sh" 2>&1 | tee_err)
-	line=$(grep -E '^lint: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
-	if [[ -n $line ]]; then
-		read -r p f < <(sed -E 's/^lint: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
-		PASS=$((PASS + p)) FAIL=$((FAIL + f))
-	else
-		failed "scripts/lint.sh printed no 'lint: N passed, N failed' line"
-	fi
-fi
-
 # counted NAME CMD...: run a step that ends in "NAME: N passed, N failed"
 # and add its numbers (a step that prints no such line is one failure)
 counted() {
@@ -119,6 +85,20 @@ counted() {
 		failed "${1##*/} printed no '$name: N passed, N failed' line"
 	fi
 }
+
+step "ynl (the spec through the kernel's YNL tools)"
+counted ynl "$S/ynl-check.sh"
+
+step "guest image integration (systemd unit, initramfs-tools hook)"
+counted image "$S/check-image.sh"
+
+step "lint (checkpatch --strict, sparse)"
+if ! "$S/kernel.sh" 6.1 >/dev/null; then
+	failed "6.1 kernel fetch (lint builds against its headers)"
+else
+	counted lint "$S/lint.sh"
+fi
+
 
 step "make install / uninstall (staging DESTDIR, distribution flags)"
 counted install "$S/install-test.sh"
