@@ -161,9 +161,26 @@ int cmd_persistent(int argc, char **argv);
 int print_event(struct nlattr **tb, uint8_t cmd, void *arg);
 
 /* mkfs.c: on a held descriptor, never a path looked up again */
-int run_mkfs_ext4(int fd, char *errbuf, size_t errcap);
+struct ext4_opts {
+	uint32_t inode_ratio;	/* bytes per inode; 0: mke2fs's own default */
+	bool scratch;		/* ephemeral: no backup superblocks, no resize inode */
+};
+#define EXT4_INODE_RATIO_MIN 4096u		/* one inode per block */
+#define EXT4_INODE_RATIO_MAX (64u << 20)	/* mke2fs's limit */
+int run_mkfs_ext4(int fd, const struct ext4_opts *o, char *errbuf, size_t errcap);
 int zero_range(int fd, uint64_t off, uint64_t len);
-int ext4_prepare(int fd, uint64_t size);
+int zero_all(int fd, uint64_t size);
+/* zeroed at both ends before mkfs: blkid's deepest probe from the end is
+ * 3087 sectors back (promise_fasttrack_raid), plus its readahead */
+#define EXT4_PREPARE_EDGE (2ull << 20)
+#define EXT4_LUKS2_PROBE (4ull << 20)
+/* the least readahead reach guarded: twice the default read_ahead_kb */
+#define EXT4_PREPARE_SHADOW (256ull << 10)
+int ext4_prepare(int fd, uint64_t size, const struct ext4_opts *o);
+int ext4_guard(int fd, uint64_t size, char *why, size_t cap);
+struct ext4_zone;
+/* the ranges ext4_prepare zeroes outside the layout (at most 3, into @z) */
+size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z);
 
 /* mount.c */
 struct mount_opts {

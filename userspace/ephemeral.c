@@ -41,6 +41,15 @@
 
 enum wipe_mode { WIPE_NONE, WIPE_FULL };
 
+/*
+ * Bytes per inode unless --inode-ratio says otherwise: the ratio Kata's
+ * encrypted emptyDir (CDH) uses, so a pod gets as many files as it does
+ * there; setup time grows with the inode count (Documentation/dmseal/
+ * benchmark.rst has the figures).
+ */
+#define EPHEMERAL_INODE_RATIO 163840u
+#define EPHEMERAL_JOURNAL_BYTES (64u << 10)
+
 /* The profile: --profile, else the only one, else the one named "ephemeral". */
 static const struct dms_profile *pick_profile(const struct dms_policy *p, const char *want)
 {
@@ -70,7 +79,8 @@ static void setup_usage(FILE *f)
 	fprintf(f,
 		"Usage: %s ephemeral setup --device DEV --name NAME --mount DIR\n"
 		"                 [--profile P] [--fs ext4] [--wipe none|full]\n"
-		"                 [--mount-options OPTS] [--allow-unlocked-memory] [-j] [-v]\n"
+		"                 [--inode-ratio BYTES] [--mount-options OPTS]\n"
+		"                 [--allow-unlocked-memory] [-j] [-v]\n"
 		"       %s ephemeral teardown --name NAME [-j] [-v]\n"
 		"\n"
 		"setup: make an ephemeral LUKS2 volume on DEV with a fresh random key and\n"
@@ -87,7 +97,15 @@ static void setup_usage(FILE *f)
 		"      --fs ext4            filesystem (only ext4)\n"
 		"      --wipe none|full     none (default): write only what mkfs needs;\n"
 		"                           full: zero the whole volume through the\n"
-		"                           integrity layer first (slow, every sector readable)\n"
+		"                           integrity layer first (every sector readable;\n"
+		"                           costs a write of the whole disk)\n"
+		"      --inode-ratio BYTES  one inode per BYTES of volume (4096..67108864,\n"
+		"                           default %u, as Kata's encrypted emptyDir):\n"
+		"                           the number of files the volume can hold. Every\n"
+		"                           inode table block is written through the\n"
+		"                           integrity layer at setup, so a smaller ratio\n"
+		"                           (more files) makes setup slower; 16384 is\n"
+		"                           mke2fs's own default\n"
 		"  -o, --mount-options OPTS extra mount options (nodev,nosuid always; e.g.\n"
 		"                           noexec,noatime); dev, suid and discard are refused\n"
 		"      --allow-unlocked-memory\n"
@@ -104,7 +122,7 @@ static void setup_usage(FILE *f)
 		"\n"
 		"Exit: 0 ok, 1 failed (all undone; also: DEV in use or changed, memory not\n"
 		"lockable), 2 usage, 3 refused by dmseal, 4 no policy sealed / no such\n"
-		"device or volume.\n", prog, prog);
+		"device or volume.\n", prog, prog, EPHEMERAL_INODE_RATIO);
 }
 
 static const char *const step_names[] = {
@@ -121,6 +139,7 @@ static int ephemeral_setup(int argc, char **argv)
 		{ "fs", required_argument, NULL, 'f' },
 		{ "wipe", required_argument, NULL, 'w' },
 		{ "mount-options", required_argument, NULL, 'o' },
+		{ "inode-ratio", required_argument, NULL, 'i' },
 		{ "allow-unlocked-memory", no_argument, NULL, 'U' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -133,17 +152,19 @@ static int ephemeral_setup(int argc, char **argv)
 	bool allow_unlocked = false;
 	struct run run = { 0 };
 	struct mount_opts mo;
+	struct ext4_opts fs_opts = { .inode_ratio = EPHEMERAL_INODE_RATIO, .scratch = true };
 	struct plan pl;
 	struct dms_policy *pol = NULL;
 	struct dms_reason dwhy = { "" };
 	struct crypt_params_luks2 params = { 0 };
+	struct crypt_params_integrity iparams = { 0 };
 	struct secret vk = { 0 };
 	struct dnl *nl = NULL, *ev = NULL;
 	struct denies den = { 0 };
 	uint8_t *pbuf = NULL, digest[DMSEAL_DIGEST_LEN];
 	char why[1024] = "", failed_step[16] = "";
 	double t_start, t0;
-	uint64_t dev_size, vol_size;
+	uint64_t dev_size, vol_size, ratio;
 	size_t plen;
 	struct stat st;
 	struct statfs sfs;
@@ -160,6 +181,15 @@ static int ephemeral_setup(int argc, char **argv)
 		case 'f': fs = optarg; break;
 		case 'o': mopts = optarg; break;
 		case 'U': allow_unlocked = true; break;
+		case 'i':
+			if (parse_u64(optarg, &ratio) || ratio < EXT4_INODE_RATIO_MIN ||
+			    ratio > EXT4_INODE_RATIO_MAX) {
+				err_msg("--inode-ratio '%s': bytes per inode, %u..%u", shown(optarg),
+					EXT4_INODE_RATIO_MIN, EXT4_INODE_RATIO_MAX);
+				return EXIT_USAGE;
+			}
+			fs_opts.inode_ratio = (uint32_t)ratio;
+			break;
 		case 'w':
 			if (!strcmp(optarg, "none"))
 				wipe = WIPE_NONE;
@@ -335,6 +365,16 @@ static int ephemeral_setup(int argc, char **argv)
 		goto fail;
 	}
 	params.integrity = pl.integrity[0] ? pl.integrity : NULL;
+	/*
+	 * Mode D never uses dm-integrity's journal, yet the kernel writes all
+	 * of it at format and reads all of it back at every activation: 32 MiB
+	 * by default, through the emulated disk of a TEE. One section is the
+	 * least dm-integrity takes.
+	 */
+	if (!strcmp(pl.journal, "D")) {
+		iparams.journal_size = EPHEMERAL_JOURNAL_BYTES;
+		params.integrity_params = &iparams;
+	}
 	params.sector_size = pl.sector_size;
 	params.data_alignment = 0;
 	r = secret_alloc_random(&vk, pl.key_size);
@@ -420,11 +460,10 @@ static int ephemeral_setup(int argc, char **argv)
 	if (inject("wipe")) {
 		r = -EIO;
 	} else if (wipe == WIPE_FULL) {
-		r = crypt_wipe(run.cd, run.vol.path, CRYPT_WIPE_ZERO, 0, vol_size, MIB, 0,
-			       NULL, NULL);
+		r = zero_all(run.vol.fd, vol_size);
 	} else {
 		/* only what mkfs would read before writing it (mkfs.c) */
-		r = ext4_prepare(run.vol.fd, vol_size);
+		r = ext4_prepare(run.vol.fd, vol_size, &fs_opts);
 	}
 	if (r < 0) {
 		snprintf(why, sizeof(why), "wipe: %s", strerror(-r));
@@ -438,7 +477,10 @@ static int ephemeral_setup(int argc, char **argv)
 	if (inject("mkfs"))
 		r = -EIO, snprintf(why, sizeof(why), "mkfs: injected failure");
 	else
-		r = run_mkfs_ext4(run.vol.fd, why, sizeof(why));
+		r = run_mkfs_ext4(run.vol.fd, &fs_opts, why, sizeof(why));
+	/* before anything mounts or probes it: what readahead can reach is valid */
+	if (!r && wipe != WIPE_FULL)
+		r = ext4_guard(run.vol.fd, vol_size, why, sizeof(why));
 	if (r) {
 		why[strcspn(why, "\n")] = '\0';
 		goto fail;
@@ -498,6 +540,7 @@ static int ephemeral_setup(int argc, char **argv)
 		json_object_object_add(o, "key_in_keyring", json_object_new_boolean(pl.keyring));
 		json_object_object_add(o, "wipe", json_object_new_string(wipe == WIPE_FULL ? "full" : "none"));
 		json_object_object_add(o, "size", json_object_new_uint64(vol_size));
+		json_object_object_add(o, "inode_ratio", json_object_new_int64(fs_opts.inode_ratio));
 		for (i = 0; i < step; i++)
 			json_object_object_add(steps, step_names[i],
 					       json_object_new_double(run.t_step[i]));

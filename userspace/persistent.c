@@ -565,18 +565,22 @@ static int pv_activate(struct pv *pv, char *why, size_t cap)
 
 static int pv_mkfs(struct pv *pv, char *why, size_t cap)
 {
+	/* a persistent volume may be grown and repaired: mke2fs's full layout */
+	static const struct ext4_opts full = { .inode_ratio = 0, .scratch = false };
 	uint64_t size;
 	int r = pin_size(&pv->run.vol, &size);
 
 	if (!r)
 		r = check_volume(&pv->run, why, cap);
 	if (!r)
-		r = ext4_prepare(pv->run.vol.fd, size);
+		r = ext4_prepare(pv->run.vol.fd, size, &full);
 	if (r)
 		return why[0] ? r : (snprintf(why, cap, "zeroing: %s", strerror(-r)), r);
 	if (inject("mkfs"))
 		return snprintf(why, cap, "mkfs: injected failure"), -EIO;
-	r = run_mkfs_ext4(pv->run.vol.fd, why, cap);
+	r = run_mkfs_ext4(pv->run.vol.fd, &full, why, cap);
+	if (!r)
+		r = ext4_guard(pv->run.vol.fd, size, why, cap);
 	why[strcspn(why, "\n")] = '\0';
 	return r;
 }

@@ -483,6 +483,31 @@ pchk b3 policy check --table "$T/short" "$SP"
 check "policy check: not a table line, a short line: exit 2; a missing table file: exit 1; nothing judged" \
 	eval "rc_is b1 2 && rc_is b2 1 && rc_is b3 2 && grep -q 'not a table line' '$T/b1.err' && [ ! -s '$T/b3' ]"
 
+# --- the readahead guard: mkfs + guard leave no unwritten block in reach ---
+# (tests/ext4guard_test.c: a poisoned image, the host's mkfs.ext4 with
+# dmsealctl's arguments, then safe = nothing with content zeroed, complete =
+# nothing unwritten within 256 KiB after what mkfs wrote; e2fsck after)
+G=$U/tests/ext4guard_test
+if command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /sbin/mkfs.ext4 ]; then
+	for cfg in "268435456 scratch 163840" "268435456 scratch 16384" \
+		"1073741824 scratch 65536" "2306867200 scratch 163840" \
+		"1073741824 full 0" "2306867200 full 0"; do
+		# shellcheck disable=SC2086 # the words of cfg are the arguments
+		set -- $cfg
+		"$G" "$T/g.img" "$@" >"$T/g.out" 2>&1; rc=$?
+		PATH=$PATH:/sbin:/usr/sbin e2fsck -fn "$T/g.img" >>"$T/g.out" 2>&1; frc=$?
+		if [ $rc -eq 0 ] && [ $frc -eq 0 ]; then
+			ok "readahead guard, $2 layout, $(($1 >> 20)) MiB, inode ratio $3: $(head -n 1 "$T/g.out")"
+		else
+			indent "$T/g.out"
+			nok "readahead guard, $2 layout, $(($1 >> 20)) MiB, inode ratio $3 (exit $rc, e2fsck $frc)"
+		fi
+		rm -f "$T/g.img"
+	done
+else
+	ok "readahead guard # SKIP no mkfs.ext4 on this host"
+fi
+
 # --- luks2check: the one header shape a persistent volume may have ---------
 # a header as `persistent --init` writes it (without integrity: formatting
 # dm-integrity needs a kernel), edited the way a hostile host would with the
