@@ -67,6 +67,14 @@ if [[ -n $GCC_S && -e $GCC_S ]]; then
 else
 	die "libgcc_s.so.1 not found on the host (package libgcc-s1)"
 fi
+# dmsealctl dlopens libcurl.so.4 for a key from CDH (persistent volumes);
+# ldd of dmsealctl does not list it, so it and its libraries come here
+CURL=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ {print $NF; exit}')
+if [[ -n $CURL && -e $CURL ]]; then
+	install_bin "$CURL"
+else
+	die "libcurl.so.4 not found on the host (package libcurl4)"
+fi
 # kmod's real module tools: busybox's cannot load .ko.xz (6.12) nor follow
 # the crypto API's request_module of aliases as reliably
 for t in modprobe insmod rmmod lsmod depmod modinfo; do

@@ -150,7 +150,8 @@ indent "$T/out" "$T/mem"
 LCK=$(sed -n 's/^VmLck:[^0-9]*\([0-9]*\).*/\1/p' "$T/mem")
 RSS=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "$T/mem")
 diag "setup killed by the stand-in mkfs: exit $rc; VmLck ${LCK:-?} kB, VmRSS ${RSS:-?} kB"
-# mlockall locks and populates every mapping: what is resident is locked
+# mlockall locks every mapping (MCL_ONFAULT: each page as it is touched):
+# what is resident is locked
 check "during setup its whole memory is locked (VmLck ${LCK:-?} kB, VmRSS ${RSS:-?} kB)" \
 	sh -c "[ -n '$LCK' ] && [ -n '$RSS' ] && [ '$LCK' -gt 0 ] &&
 		[ \$((${LCK:-0} * 10)) -ge \$((${RSS:-0} * 9)) ]"

@@ -44,6 +44,8 @@ enum {
 /* Global options (main.c). */
 extern bool opt_json;
 extern bool opt_verbose;
+extern bool opt_debug;
+double since_start(void);
 extern const char *prog;
 
 /* util.c */

@@ -26,10 +26,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dlfcn.h>
+/* the calls go through the table below, not curl's type-checking macros */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
 #include "dmsealctl.h"
 #include "keysource.h"
+
+/*
+ * libcurl is loaded when a key is first fetched, not when dmsealctl starts:
+ * only a persistent volume with a key from CDH needs it, and its ~30 shared
+ * libraries (TLS stacks, Kerberos, LDAP, ...) made every other command,
+ * ephemeral setup included, load, relocate and mlock() them: `dmsealctl
+ * --version` took about 1 s under TCG with libcurl linked, most of it that.
+ * By its soname, like the linker would, and never given to anything else.
+ */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *h);
+	const char *(*easy_strerror)(CURLcode r);
+} lc;
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init lc.global_init
+#define curl_easy_init lc.easy_init
+#define curl_easy_setopt lc.easy_setopt
+#define curl_easy_perform lc.easy_perform
+#define curl_easy_getinfo lc.easy_getinfo
+#define curl_easy_cleanup lc.easy_cleanup
+#define curl_easy_strerror lc.easy_strerror
 
 #define DEFAULT_CDH_URL		"http://127.0.0.1:8006/cdh/resource"
 #define BACKOFF_CAP_MS		5000u
@@ -565,13 +596,54 @@ static void url_origin(const char *url, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, url);
 }
 
-static bool curl_init_once(void)
+static bool curl_load(char *why, size_t cap)
+{
+	static const char *const names[] = {
+		"curl_global_init", "curl_easy_init", "curl_easy_setopt", "curl_easy_perform",
+		"curl_easy_getinfo", "curl_easy_cleanup", "curl_easy_strerror",
+	};
+	void **slots[] = {
+		(void **)&lc.global_init, (void **)&lc.easy_init, (void **)&lc.easy_setopt,
+		(void **)&lc.easy_perform, (void **)&lc.easy_getinfo, (void **)&lc.easy_cleanup,
+		(void **)&lc.easy_strerror,
+	};
+	void *lib;
+	size_t i;
+
+	if (lc.easy_strerror)
+		return true;
+	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		why_set(why, cap, "cannot load libcurl.so.4 (package libcurl4), which fetching a key from CDH needs: %s",
+			dlerror());
+		return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		*slots[i] = dlsym(lib, names[i]);
+		if (!*slots[i]) {
+			why_set(why, cap, "libcurl.so.4 has no %s", names[i]);
+			memset(&lc, 0, sizeof(lc));
+			dlclose(lib);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool curl_init_once(char *why, size_t cap)
 {
 	static bool done;
 
-	if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		done = true;
-	return done;
+	if (done)
+		return true;
+	if (!curl_load(why, cap))
+		return false;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		why_set(why, cap, "libcurl cannot be initialised");
+		return false;
+	}
+	done = true;
+	return true;
 }
 
 /* everything that keeps the request on loopback http, set or fail */
@@ -749,10 +821,8 @@ static enum keysrc_err cdh_rest_fetch(const struct keysrc_cfg *cfg, const struct
 			cfg->timeout_ms, want_len, cfg->max_body);
 		return KS_ECONFIG;
 	}
-	if (!curl_init_once()) {
-		why_set(why, cap, "libcurl cannot be initialised");
+	if (!curl_init_once(why, cap))
 		return KS_ENOMEM;
-	}
 	/* the check allows a trailing '/': no double slash */
 	if (cfg->cdh_url[blen - 1] == '/')
 		blen--;

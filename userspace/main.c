@@ -4,6 +4,7 @@
  * top-level help; each command lives in its own file.
  */
 #include <getopt.h>
+#include <libcryptsetup.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 bool opt_json;
 bool opt_verbose;
+bool opt_debug;
 const char *prog = "dmsealctl";
 
 static const struct {
@@ -32,7 +34,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-		"Usage: %s [-j|--json] [-v|--verbose] COMMAND [ARGS...]\n"
+		"Usage: %s [-j|--json] [-v|--verbose] [--debug] COMMAND [ARGS...]\n"
 		"\n"
 		"Control dmseal, the sealed device-mapper storage policy of a\n"
 		"confidential guest, and set up ephemeral and persistent volumes it accepts.\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
 		"\nOptions:\n"
 		"  -j, --json     machine-readable JSON output\n"
 		"  -v, --verbose  say what happens (and how long each step takes) on stderr\n"
+		"      --debug    --verbose with libcryptsetup's debug log, every line stamped\n"
+		"                 with the seconds since start (never key material)\n"
 		"  -h, --help     this help; `%s COMMAND --help` for a command\n"
 		"  -V, --version  print the version\n"
 		"\nExit status: 0 ok, 1 failed, 2 usage error, 3 refused by the kernel,\n"
@@ -94,6 +98,7 @@ static int run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -106,6 +111,11 @@ static int run(int argc, char **argv)
 		switch (c) {
 		case 'j': opt_json = true; break;
 		case 'v': opt_verbose = true; break;
+		case 'D':
+			opt_debug = opt_verbose = true;
+			since_start();
+			crypt_set_debug_level(CRYPT_DEBUG_ALL);
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V':
 			if (opt_json) {

@@ -138,6 +138,16 @@ FILE *usage_err(const char *cmd)
 	return null ? null : stderr;
 }
 
+/* Seconds since the first call: --debug's time stamps. */
+double since_start(void)
+{
+	static double t0;
+
+	if (!t0)
+		t0 = now_s();
+	return now_s() - t0;
+}
+
 /* --verbose goes to stderr so stdout stays parseable (and JSON stays JSON). */
 void verbose(const char *fmt, ...)
 {
@@ -145,6 +155,8 @@ void verbose(const char *fmt, ...)
 
 	if (!opt_verbose)
 		return;
+	if (opt_debug)
+		fprintf(stderr, "[%8.4f] ", since_start());
 	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

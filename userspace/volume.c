@@ -35,7 +35,9 @@ void cs_log(int level, const char *msg, void *usrptr)
 		snprintf(run->cs_err, sizeof(run->cs_err), "%s", msg);
 		run->cs_err[strcspn(run->cs_err, "\n")] = '\0';
 	}
-	if (opt_verbose && level != CRYPT_LOG_DEBUG)
+	if (opt_debug)
+		fprintf(stderr, "[%8.4f] ", since_start());
+	if (opt_debug || (opt_verbose && level != CRYPT_LOG_DEBUG))
 		fprintf(stderr, "%s: libcryptsetup: %s%s", prog, msg,
 			msg[0] && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
 }

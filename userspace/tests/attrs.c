@@ -28,6 +28,7 @@
 
 bool opt_json;
 bool opt_verbose;
+bool opt_debug;
 const char *prog = "attrs";
 
 struct msg {

@@ -36,6 +36,7 @@
 
 bool opt_json;
 bool opt_verbose;
+bool opt_debug;
 const char *prog = "keysource_test";
 
 /* a test name safe to print: control and non-ASCII bytes as \xNN */
