@@ -8,7 +8,9 @@
 #                      dmseal, with dmseal governing nothing and governing all
 #                      (scripts/check-peer.sh; KERNEL= as for check)
 #   make lint          checkpatch --strict and sparse over the module
-#   make bench         what dmseal costs, as ratios to a same-run baseline
+#   make bench         what dmseal costs, as ratios to a same-run baseline:
+#                      table loads, then setup speed against the CDH pipeline
+#                      (BENCH_SIZES="256M 1G 4G", BENCH_REPS=3, BENCH_PIPES)
 #   make demo          boot a guest (KERNEL, default 6.1) running the demo
 #   make clean
 #
@@ -179,9 +181,34 @@ demo: deps initramfs-$(DEMO_KERNEL)
 	rm -rf build/demo-disks
 
 # Ratios against a baseline measured in the same run, never pass/fail times.
+# First the table-load overhead (one boot), then the setup-speed benchmark:
+# one boot per size in BENCH_SIZES, each running BENCH_PIPES (all six by
+# default) BENCH_REPS times, interleaved, on pipes x reps fresh disks
+# (scripts/bench-setup-guest.sh; Documentation/dmseal/benchmark.rst). The
+# logs go to build/bench/<size>/; scripts/bench-report.sh prints the table
+# across sizes and fails only if a pipeline broke or a boot did not finish.
+BENCH_SIZES ?= 256M 1G 4G
+BENCH_REPS ?= 3
+BENCH_PIPES ?= dmsealctl cdh-nokdf cdh-argon2id nointeg raw wipe-full
+# per boot, in seconds: argon2id alone takes about a minute a run under TCG
+BENCH_TIMEOUT ?= 5400
+bench-comma := ,
+bench-empty :=
+bench-space := $(bench-empty) $(bench-empty)
 bench: initramfs-$(DEMO_KERNEL)
 	$(MAKE) -s -C tests bench
 	scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd /bench.sh --no-judge --disks 2
+	@rc=0; for s in $(BENCH_SIZES); do \
+		rm -rf build/bench/$$s; t0=$$(date +%s); \
+		scripts/run-guest.sh --kernel $(DEMO_KERNEL) --cmd /bench-setup.sh --no-judge \
+			--disks $$(( $(words $(BENCH_PIPES)) * $(BENCH_REPS) )) --disk-size $$s \
+			--timeout $(BENCH_TIMEOUT) --out build/bench/$$s --env BENCH_SIZE=$$s \
+			--env BENCH_REPS=$(BENCH_REPS) \
+			--env BENCH_PIPES=$(subst $(bench-space),$(bench-comma),$(strip $(BENCH_PIPES))) || rc=1; \
+		mkdir -p build/bench/$$s; echo $$(( $$(date +%s) - t0 )) >build/bench/$$s/wall-seconds; \
+	done; \
+	scripts/bench-report.sh $(addprefix build/bench/,$(BENCH_SIZES)) || rc=1; \
+	exit $$rc
 
 clean:
 	-$(MAKE) -C selftests clean

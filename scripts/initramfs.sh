@@ -11,7 +11,8 @@
 # which dm-crypt pulls in through request_module at table load); dmseal.ko as
 # extra/dmseal.ko with a fresh depmod so `modprobe dmseal` works; dmsealctl
 # (and dmsealctl-test, its fault-injecting test build) if built; the installed
-# selftests in /selftests; /demo.sh; and /init.
+# selftests in /selftests; /demo.sh; the benchmarks (/bench.sh,
+# /bench-setup.sh and its /bench-summary.awk); and /init.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -164,6 +165,8 @@ else
 fi
 chmod +x "$ROOT/demo.sh"
 install -m 0755 "$REPO/scripts/bench-guest.sh" "$ROOT/bench.sh"
+install -m 0755 "$REPO/scripts/bench-setup-guest.sh" "$ROOT/bench-setup.sh"
+install -m 0644 "$REPO/scripts/bench-summary.awk" "$ROOT/bench-summary.awk"
 for f in "$ROOT"/selftests/*; do
 	[[ -f $f && -x $f ]] && file "$f" | grep -q ELF && copy_libs "$f"
 done
