@@ -83,17 +83,6 @@ static bool power_of(uint64_t g, uint64_t b)
 	return g == 1;
 }
 
-/*
- * Before mkfs with no full wipe: zero every block mke2fs may read before it
- * writes it. Those are the areas blkid probes for old signatures (first and
- * last 2 MiB, and 4 MiB in) and, if the layout has them, the superblock
- * backups: a
- * superblock is 1 KiB inside a 4 KiB block, so writing one is a
- * read-modify-write of a block nobody wrote yet (seen: "INTEGRITY AEAD
- * ERROR" at the start of group 1). With -b 4096 and -g 32768, sparse_super
- * keeps backups in groups 1 and the powers of 3, 5 and 7; the scratch
- * layout has none.
- */
 /* The ranges ext4_prepare zeroes outside the layout: what blkid reads. */
 size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z)
 {
@@ -108,6 +97,16 @@ size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z)
 	return n;
 }
 
+/*
+ * Before mkfs with no full wipe: zero every block mke2fs, or blkid later,
+ * may read before anything wrote it. Those are the areas blkid probes for
+ * old signatures (the first and last 2 MiB, and 4 MiB in) and, if the
+ * layout has them, the superblock backups: a superblock is 1 KiB inside a
+ * 4 KiB block, so writing one is a read-modify-write of a block nobody
+ * wrote yet (seen: "INTEGRITY AEAD ERROR" at the start of group 1). With
+ * -b 4096 and -g 32768, sparse_super keeps backups in groups 1 and the
+ * powers of 3, 5 and 7; the scratch layout has none.
+ */
 int ext4_prepare(int dev, uint64_t size, const struct ext4_opts *o)
 {
 	const uint64_t group = 32768ull * 4096;
