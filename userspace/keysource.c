@@ -821,8 +821,9 @@ static enum keysrc_err cdh_rest_fetch(const struct keysrc_cfg *cfg, const struct
 			cfg->timeout_ms, want_len, cfg->max_body);
 		return KS_ECONFIG;
 	}
+	/* no libcurl is an installation problem: the key source, not memory */
 	if (!curl_init_once(why, cap))
-		return KS_ENOMEM;
+		return KS_ECONFIG;
 	/* the check allows a trailing '/': no double slash */
 	if (cfg->cdh_url[blen - 1] == '/')
 		blen--;
