@@ -56,11 +56,16 @@ struct fs {
 static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
 static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
 
-static bool power_of(uint32_t g, uint32_t b)
+static bool power_of(uint64_t g, uint64_t b)
 {
 	while (g > 1 && g % b == 0)
 		g /= b;
 	return g == 1;
+}
+
+bool ext4_sparse_super_group(uint64_t g)
+{
+	return g <= 1 || power_of(g, 3) || power_of(g, 5) || power_of(g, 7);
 }
 
 /* Does group @g hold a superblock backup (and its GDT copy)? */
@@ -72,7 +77,7 @@ static bool has_super(const struct fs *fs, uint32_t g)
 		return g == fs->backup_bgs[0] || g == fs->backup_bgs[1];
 	if (!(fs->ro_compat & RO_COMPAT_SPARSE_SUPER))
 		return true;
-	return g == 1 || power_of(g, 3) || power_of(g, 5) || power_of(g, 7);
+	return ext4_sparse_super_group(g);
 }
 
 static int read_super(ext4_read_fn rd, void *rctx, struct fs *fs, char *why, size_t cap)

@@ -8,6 +8,7 @@
 #ifndef DMSEALCTL_EXT4GUARD_H
 #define DMSEALCTL_EXT4GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ typedef int (*ext4_zero_fn)(void *ctx, uint64_t off, uint64_t len);
  * Needs 4 KiB blocks and no meta_bg (what dmsealctl's mke2fs arguments
  * give). Returns 0, or -errno with @why saying what was wrong.
  */
+/* sparse_super: groups 0, 1 and the powers of 3, 5 and 7 hold a backup */
+bool ext4_sparse_super_group(uint64_t g);
+
 struct ext4_zone {
 	uint64_t off, len;
 };

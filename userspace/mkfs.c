@@ -76,13 +76,6 @@ int zero_all(int fd, uint64_t size)
 	return r;
 }
 
-static bool power_of(uint64_t g, uint64_t b)
-{
-	while (g > 1 && g % b == 0)
-		g /= b;
-	return g == 1;
-}
-
 /* The ranges ext4_prepare zeroes outside the layout: what blkid reads. */
 size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z)
 {
@@ -118,7 +111,7 @@ int ext4_prepare(int dev, uint64_t size, const struct ext4_opts *o)
 	for (i = 0; !r && i < n; i++)
 		r = zero_range(dev, z[i].off, z[i].len);
 	for (g = 1; !r && !o->scratch && g * group < size; g++) {
-		if (g != 1 && !power_of(g, 3) && !power_of(g, 5) && !power_of(g, 7))
+		if (!ext4_sparse_super_group(g))
 			continue;
 		r = zero_range(dev, g * group, 4096);
 	}
