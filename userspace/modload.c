@@ -14,6 +14,15 @@
 
 #include "dmsealctl.h"
 
+/* Loaded or built in: /sys/module/NAME exists (no module index needed). */
+static bool module_present(const char *name)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "/sys/module/%s", name);
+	return !access(p, F_OK);
+}
+
 /*
  * Load one module (and what it depends on) unless it is built in or live
  * already. Silent but for --verbose: whether a failure matters is the
@@ -28,11 +37,9 @@ static int load_one(struct kmod_ctx *ctx, const char *name)
 	r = kmod_module_new_from_lookup(ctx, name, &list);
 	if (r < 0 || !list) {
 		struct utsname u;
-		char p[128];
 
 		/* built in (with parameters, or no modules.builtin around) */
-		snprintf(p, sizeof(p), "/sys/module/%s", name);
-		if (!access(p, F_OK))
+		if (module_present(name))
 			return 0;
 		uname(&u);
 		verbose("kernel module %s not found in /lib/modules/%s", name, u.release);
@@ -61,17 +68,13 @@ static int load_one(struct kmod_ctx *ctx, const char *name)
 }
 
 /* Load every module of names; the last error, its module in *failed. */
-/* Loaded or built in: /sys/module/NAME exists (no module index needed). */
 static bool all_present(const char *const *names, size_t n)
 {
-	char p[128];
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "/sys/module/%s", names[i]);
-		if (access(p, F_OK))
+	for (i = 0; i < n; i++)
+		if (!module_present(names[i]))
 			return false;
-	}
 	return true;
 }
 
