@@ -30,7 +30,6 @@ PLAN=24
 # (a sparse disk has no newlines, so grep on it would buffer one huge line):
 # strings(1) cuts the printable runs out first, and is fast under TCG
 count_marker() { strings -n 30 "$1" 2>/dev/null | grep -c "$MARKER"; }
-json_get() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1; }
 # shellcheck source=lib/state.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
 # uptime in centiseconds (busybox date has no %N)

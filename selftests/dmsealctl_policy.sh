@@ -18,9 +18,6 @@ trap 'rm -rf "$T"' EXIT
 PLAN=17
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
-json_get() { # json_get KEY FILE: a string or number value from one-line JSON
-	sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1
-}
 # shellcheck source=lib/state.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
 

@@ -6,11 +6,14 @@
 #   check_log FILE NAME CMD...              check, showing FILE when CMD fails
 #   diag TEXT / indent FILE...              diagnostics ("# " lines)
 #   skip_rest WHY                           skip what is left of the plan, exit
+#   json_get KEY FILE                       a string or number value of KEY
+#                                           from dmsealctl's one-line JSON
 # and ends with `ktap_done`, whose status says whether every case passed and
 # the plan was met.
 
 n=0
 fails=0
+json_get() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" "$2" | head -n 1; }
 echo "TAP version 13"
 echo "1..$PLAN"
 
