@@ -36,6 +36,24 @@ nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 indent() { sed 's/^/#   /' "$@"; }
 
+# json_error RC MORE: the last run (exit status $rc, $T/out, $T/err) failed
+# with exit RC under --json: nothing on stdout, one versioned JSON error
+# object on stderr whose code is RC; MORE is Python asserting more about it
+# (o: the object, e: its "error")
+json_error() {
+	python3 -c '
+import json, sys
+rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
+lines = err.splitlines()
+assert rc == int(sys.argv[4]) and out == "" and len(lines) == 1, (rc, err, out)
+o = json.loads(lines[0])
+assert o["dmsealctl_json"] == 1, o
+e = o["error"]
+assert e["code"] == rc, e
+exec(sys.argv[5])
+' "$rc" "$T/err" "$T/out" "$1" "$2"
+}
+
 # refused FILE PATTERN: policy digest FILE exits 1 with PATTERN on stderr
 refused() {
 	"$CTL" policy digest "$1" >"$T/out" 2>"$T/err"
@@ -88,17 +106,10 @@ check 'the same key in other objects, or as a string value, is no duplicate' \
 	sh -c "! grep -q 'duplicate' '$T/err'"
 "$CTL" --json policy digest "$T/dup-crypt.json" >"$T/out" 2>"$T/err"; rc=$?
 check 'duplicate key with --json: exit 1, one JSON error object on stderr naming it' \
-	python3 -c '
-import json, sys
-rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
-lines = err.splitlines()
-assert rc == 1 and out == "" and len(lines) == 1, (rc, err, out)
-o = json.loads(lines[0])
-assert o["dmsealctl_json"] == 1
-e = o["error"]
-assert e["code"] == 1 and e["kind"] == "failed", e
+	json_error 1 '
+assert e["kind"] == "failed", e
 assert "profiles[0].crypt.allow_discards: duplicate key" in e["message"], e
-' "$rc" "$T/err" "$T/out"
+'
 
 # --- exit codes and --json errors (no dmseal module on this host) ----------------------
 if [ ! -e /sys/module/dmseal ]; then
@@ -109,28 +120,15 @@ if [ ! -e /sys/module/dmseal ]; then
 			grep -qF 'modprobe dmseal' '$T/err' && ! grep -q 'dm_mod' '$T/err' && [ ! -s '$T/out' ]"
 	"$CTL" --json status >"$T/out" 2>"$T/err"; rc=$?
 	check 'status --json without the module: exit 8, {"dmsealctl_json":1,"error":{"code":8,"kind":"no-module",...}} on stderr' \
-		python3 -c '
-import json, sys
-rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
-lines = err.splitlines()
-assert rc == 8 and out == "" and len(lines) == 1, (rc, err, out)
-o = json.loads(lines[0])
-assert list(o) == ["dmsealctl_json", "error"] and o["dmsealctl_json"] == 1, o
-e = o["error"]
-assert e["code"] == 8 and e["kind"] == "no-module" and "modprobe dmseal" in e["message"], e
+		json_error 8 '
+assert list(o) == ["dmsealctl_json", "error"], o
+assert e["kind"] == "no-module" and "modprobe dmseal" in e["message"], e
 assert e["messages"][0] == e["message"], e
-' "$rc" "$T/err" "$T/out"
+'
 fi
 "$CTL" status --json --bogus >"$T/out" 2>"$T/err"; rc=$?
 check 'a bad option with --json anywhere: exit 2, kind "usage", no usage text, stdout empty' \
-	python3 -c '
-import json, sys
-rc, err, out = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
-lines = err.splitlines()
-assert rc == 2 and out == "" and len(lines) == 1, (rc, err, out)
-e = json.loads(lines[0])["error"]
-assert e["code"] == 2 and e["kind"] == "usage", e
-' "$rc" "$T/err" "$T/out"
+	json_error 2 'assert e["kind"] == "usage", e'
 "$CTL" pins --bogus >"$T/out" 2>"$T/err"; rc=$?
 check 'a bad option without --json: exit 2 and the usage text' \
 	sh -c "[ $rc -eq 2 ] && grep -q '^Usage:' '$T/err'"
