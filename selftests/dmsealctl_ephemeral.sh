@@ -7,7 +7,7 @@
 # data round trip, no plaintext on the raw disk, host tampering gives an I/O
 # error (never wrong data), the key is nowhere to be read, every error path
 # leaves nothing behind, a fresh setup makes old data unreadable, and reports
-# setup times for --wipe none and --wipe full.
+# setup times for --wipe none and --wipe full; --debug logs no key either.
 # selftests/host/10_no_plaintext.sh later greps the disk images for MARKER.
 
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +23,7 @@ MNT=/mnt/dmst-eph
 T=${TMPDIR:-/tmp}/dmsealctl_eph.$$
 mkdir -p "$T"
 
-PLAN=24
+PLAN=25
 # shellcheck source=lib/ktap.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 # count the marker in a device or file without building giant "lines"
@@ -35,7 +35,7 @@ count_marker() { strings -n 30 "$1" 2>/dev/null | grep -c "$MARKER"; }
 # uptime in centiseconds (busybox date has no %N)
 now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 cleanup() {
-	for v in $NAME $NAME-2 $NAME-w; do
+	for v in $NAME $NAME-2 $NAME-w $NAME-d; do
 		"$CTL" ephemeral teardown --name "$v" >/dev/null 2>&1
 	done
 	dmsetup remove dmst-small >/dev/null 2>&1
@@ -264,5 +264,17 @@ else
 	skip "setup --wipe full timing" "cannot create a linear device"
 	skip "full-wipe readability" "cannot create a linear device"
 fi
+
+# --- 25: --debug: libcryptsetup's log, time-stamped, still no key -------------------
+"$CTL" --debug ephemeral setup --device $DISK2 --name $NAME-d --mount $MNT-d \
+	>"$T/dbg.out" 2>"$T/dbg.err"; rc=$?
+"$CTL" ephemeral teardown --name $NAME-d >/dev/null 2>&1
+# the header checksums libcryptsetup logs are hashes of the keyslot-free
+# header, not of any key; nothing else of 48+ hex digits may appear
+DBGHEX=$(grep -v 'Checksum:' "$T/dbg.err" | grep -oE '[0-9a-fA-F]{48,}' | grep -v "^$PD\$" | wc -l)
+diag "--debug: exit $rc, $(wc -l <"$T/dbg.err") lines on stderr, $DBGHEX long hex runs"
+check "--debug: libcryptsetup's debug log with time stamps, and no key material" \
+	sh -c "[ $rc -eq 0 ] && grep -qE '^\[ *[0-9]+\.[0-9]{4}\] dmsealctl: libcryptsetup: ' '$T/dbg.err' &&
+		grep -q 'step format' '$T/dbg.err' && [ $DBGHEX -eq 0 ]"
 
 ktap_done
