@@ -87,7 +87,9 @@ check "crypt table: authenc hmac(sha256) xts, logon key, integrity:32:aead, 4 Ki
 # not in the header (no keyslot), not in our output (no long hex at all
 # besides the policy digest).
 PD=$(json_get digest "$T/setup.json")
-LONGHEX=$(cat "$T/setup.json" "$T/setup.err" | grep -oE '[0-9a-fA-F]{48,}' | grep -v "^$PD\$" | wc -l)
+# long_hex [FILE...]: runs of 48+ hex digits other than the policy digest
+long_hex() { cat "$@" | grep -oE '[0-9a-fA-F]{48,}' | grep -vc "^$PD\$"; }
+LONGHEX=$(long_hex "$T/setup.json" "$T/setup.err")
 check "no key material in the helper's output" [ "$LONGHEX" -eq 0 ]
 KEYS1=$(grep -c 'cryptsetup:' /proc/keys)
 keyctl show @s >"$T/keys" 2>&1
@@ -271,7 +273,7 @@ fi
 "$CTL" ephemeral teardown --name $NAME-d >/dev/null 2>&1
 # the header checksums libcryptsetup logs are hashes of the keyslot-free
 # header, not of any key; nothing else of 48+ hex digits may appear
-DBGHEX=$(grep -v 'Checksum:' "$T/dbg.err" | grep -oE '[0-9a-fA-F]{48,}' | grep -v "^$PD\$" | wc -l)
+DBGHEX=$(grep -v 'Checksum:' "$T/dbg.err" | long_hex)
 diag "--debug: exit $rc, $(wc -l <"$T/dbg.err") lines on stderr, $DBGHEX long hex runs"
 check "--debug: libcryptsetup's debug log with time stamps, and no key material" \
 	sh -c "[ $rc -eq 0 ] && grep -qE '^\[ *[0-9]+\.[0-9]{4}\] dmsealctl: libcryptsetup: ' '$T/dbg.err' &&
