@@ -58,24 +58,27 @@ for t in "${TOOLS[@]}"; do
 	case $p in /usr/*) d=$p ;; *) d=/usr$p ;; esac
 	install_bin "$p" "$d"
 done
+# install_dlopened SONAME PACKAGE: a library that is dlopen()ed, so ldd of
+# the binaries never lists it. The whole of ldconfig -p is read before
+# awk picks the line: an awk that exits at its match closes the pipe while
+# ldconfig may still be writing, and under pipefail ldconfig's SIGPIPE
+# (141) failed this script now and then (always, on a host whose library
+# cache is larger than the pipe's 64 KiB).
+install_dlopened() {
+	local cache path
+	cache=$(ldconfig -p) || die "ldconfig -p failed"
+	path=$(awk -v so="$1" '$1 == so && /x86-64/ && !p {print $NF; p = 1}' <<<"$cache")
+	[[ -n $path && -e $path ]] || die "$1 not found on the host (package $2)"
+	install_bin "$path"
+}
 # glibc dlopens libgcc_s.so.1 for pthread_exit/pthread_cancel (unwinding);
 # ldd never lists it, and without it `cryptsetup luksFormat` with the default
 # argon2id PBKDF aborts ("libgcc_s.so.1 must be installed for pthread_exit
 # to work") when its worker threads end.
-GCC_S=$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}')
-if [[ -n $GCC_S && -e $GCC_S ]]; then
-	install_bin "$GCC_S"
-else
-	die "libgcc_s.so.1 not found on the host (package libgcc-s1)"
-fi
+install_dlopened libgcc_s.so.1 libgcc-s1
 # dmsealctl dlopens libcurl.so.4 for a key from CDH (persistent volumes);
 # ldd of dmsealctl does not list it, so it and its libraries come here
-CURL=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ {print $NF; exit}')
-if [[ -n $CURL && -e $CURL ]]; then
-	install_bin "$CURL"
-else
-	die "libcurl.so.4 not found on the host (package libcurl4)"
-fi
+install_dlopened libcurl.so.4 libcurl4
 # kmod's real module tools: busybox's cannot load .ko.xz (6.12) nor follow
 # the crypto API's request_module of aliases as reliably
 for t in modprobe insmod rmmod lsmod depmod modinfo; do
