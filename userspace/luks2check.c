@@ -19,9 +19,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "luks2check.h"
+#include "sha256.h"
 
 #define HDR_BIN_LEN	4096
 /* offsets in the binary header (struct luks2_hdr_disk, big endian) */
@@ -61,18 +61,15 @@ static int fail(char *why, size_t cap, const char *fmt, ...)
 /* sha256 over the header with its checksum field zeroed, as LUKS2 defines it */
 static bool csum_ok(const uint8_t *h, size_t hdr_size)
 {
-	uint8_t zero[CSUM_LEN] = { 0 }, md[32];
-	unsigned int n = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	bool ok;
+	uint8_t zero[CSUM_LEN] = { 0 }, md[SHA256_LEN];
+	struct sha256 c;
 
-	ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(c, h, OFF_CSUM) &&
-	     EVP_DigestUpdate(c, zero, CSUM_LEN) &&
-	     EVP_DigestUpdate(c, h + OFF_CSUM + CSUM_LEN, hdr_size - OFF_CSUM - CSUM_LEN) &&
-	     EVP_DigestFinal_ex(c, md, &n) && n == sizeof(md);
-	EVP_MD_CTX_free(c);
-	return ok && !memcmp(md, h + OFF_CSUM, sizeof(md)) &&
+	sha256_init(&c);
+	sha256_update(&c, h, OFF_CSUM);
+	sha256_update(&c, zero, CSUM_LEN);
+	sha256_update(&c, h + OFF_CSUM + CSUM_LEN, hdr_size - OFF_CSUM - CSUM_LEN);
+	sha256_final(&c, md);
+	return !memcmp(md, h + OFF_CSUM, sizeof(md)) &&
 	       !memcmp(zero, h + OFF_CSUM + sizeof(md), CSUM_LEN - sizeof(md));
 }
 

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "dmsealctl.h"
+#include "sha256.h"
 
 struct pctx {
 	const char *file;
@@ -1173,11 +1173,6 @@ int policy_encode_alloc(const struct dms_policy *p, uint8_t **buf, size_t *len)
 
 void policy_digest(const uint8_t *buf, size_t len, uint8_t out[DMSEAL_DIGEST_LEN])
 {
-	unsigned int n = DMSEAL_DIGEST_LEN;
-
-	if (!EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL) || n != DMSEAL_DIGEST_LEN) {
-		/* no SHA-256 means no digest we could stand behind */
-		err_msg("libcrypto: SHA-256 failed");
-		abort();
-	}
+	_Static_assert(DMSEAL_DIGEST_LEN == SHA256_LEN, "the policy digest is SHA-256");
+	sha256(buf, len, out);
 }

@@ -11,6 +11,8 @@
 #  - the new fields parse, print in canonical form and round-trip, and the
 #    mistakes are refused naming the JSON path;
 #  - the plain binary carries no test hook, the test binary does;
+#  - tests/sha256_test: the SHA-256 of the policy digest and the LUKS2
+#    header checksum, against FIPS 180-4 and OpenSSL;
 #  - tests/attrs: text and JSON output of hostile dm names (see attrs.c);
 #  - tests/keysource_test: kbs:/// URIs, the CDH URL and the configuration
 #    file, and key fetches from real HTTP servers on loopback (busybox httpd
@@ -196,6 +198,16 @@ check "the plain dmsealctl does not contain DMSEALCTL_TEST_FAIL_STEP" \
 	sh -c "! grep -aq DMSEALCTL_TEST_FAIL_STEP '$CTL'"
 check "... and dmsealctl-test does (so the check above can fail)" \
 	grep -aq DMSEALCTL_TEST_FAIL_STEP "$U/dmsealctl-test"
+
+# --- sha256.c: FIPS 180-4's examples, and OpenSSL's digest of every length -
+"$U/tests/sha256_test" >"$T/sha" 2>&1
+while read -r line; do
+	case $line in
+	"ok "*) ok "sha256: ${line#ok * - }" ;;
+	"not ok "*) nok "sha256: ${line#not ok * - }" ;;
+	esac
+done <"$T/sha"
+grep -q '^1\.\.[1-9]' "$T/sha" || nok "sha256_test ran to the end"
 
 # --- output of hostile names: text and JSON ---------------------------------------
 "$U/tests/attrs" >"$T/attrs" 2>&1
