@@ -51,6 +51,20 @@ struct fs {
 	uint32_t compat, ro_compat;
 	uint32_t backup_bgs[2];	/* sparse_super2 */
 	struct group *g;
+	/*
+	 * Every group's bitmaps and inode table, bucketed by the groups they
+	 * lie in (flex_bg puts sixteen groups' metadata in one, a large inode
+	 * table spans several): ext[at[gi]] .. ext[at[gi + 1] - 1] is what lies
+	 * in group gi, so a group's view costs what is in it, not a pass over
+	 * all groups (that was quadratic: minutes for a TiB disk under TCG).
+	 */
+	struct extent *ext;
+	uint32_t *at;
+};
+
+struct extent {
+	uint64_t start, len;
+	bool unwritten;		/* allocated, but mkfs did not write it */
 };
 
 static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
@@ -172,6 +186,61 @@ static void set_range(uint8_t *map, uint64_t gs, uint64_t ge, uint64_t s, uint64
 
 static bool bit(const uint8_t *map, uint64_t i) { return map[i / 8] >> (i % 8) & 1; }
 
+static uint32_t group_of(const struct fs *fs, uint64_t b)
+{
+	return b < fs->first ? 0 : (uint32_t)((b - fs->first) / fs->bpg);
+}
+
+/* fs->ext and fs->at: each group's bitmaps and inode table, in every group they touch */
+static int index_extents(struct fs *fs, char *why, size_t cap)
+{
+	uint64_t total = 0;
+	uint32_t h, gi, *fill = NULL;
+	int pass;
+
+	fs->at = calloc((size_t)fs->ngroups + 1, sizeof(*fs->at));
+	if (!fs->at)
+		goto oom;
+	/* pass 0 counts per group, pass 1 places (at[] then holds each bucket's start) */
+	for (pass = 0; pass < 2; pass++) {
+		for (h = 0; h < fs->ngroups; h++) {
+			const struct group *g = &fs->g[h];
+			const struct extent e[3] = {
+				{ g->bb, 1, g->flags & BG_BLOCK_UNINIT },
+				{ g->ib, 1, g->flags & BG_INODE_UNINIT },
+				{ g->it, fs->it_blocks, !(g->flags & BG_INODE_ZEROED) },
+			};
+			unsigned int k;
+
+			for (k = 0; k < 3; k++) {
+				uint32_t last = group_of(fs, e[k].start + e[k].len - 1);
+
+				for (gi = group_of(fs, e[k].start); gi <= last && gi < fs->ngroups; gi++) {
+					if (pass)
+						fs->ext[fill[gi]++] = e[k];
+					else
+						fs->at[gi + 1]++;
+				}
+			}
+		}
+		if (pass)
+			break;
+		for (gi = 0; gi < fs->ngroups; gi++)
+			fs->at[gi + 1] += fs->at[gi];
+		total = fs->at[fs->ngroups];
+		fs->ext = calloc(total ? total : 1, sizeof(*fs->ext));
+		fill = malloc((size_t)fs->ngroups * sizeof(*fill));
+		if (!fs->ext || !fill)
+			goto oom;
+		memcpy(fill, fs->at, (size_t)fs->ngroups * sizeof(*fill));
+	}
+	free(fill);
+	return 0;
+oom:
+	free(fill);
+	return snprintf(why, cap, "out of memory"), -ENOMEM;
+}
+
 /*
  * Group @gi's view: @used (what the block bitmap says, or, for a group
  * whose bitmap mkfs left uninitialised, what the kernel would compute:
@@ -182,22 +251,15 @@ static int group_maps(ext4_read_fn rd, void *rctx, const struct fs *fs, uint32_t
 		      uint8_t *used, uint8_t *unwritten, char *why, size_t cap)
 {
 	uint64_t gs = fs->first + (uint64_t)gi * fs->bpg, ge = gs + fs->bpg;
-	uint32_t h;
+	const struct extent *e, *end = fs->ext + fs->at[gi + 1];
 	int r;
 
 	if (ge > fs->blocks)
 		ge = fs->blocks;
 	memset(unwritten, 0, BLOCK);
-	for (h = 0; h < fs->ngroups; h++) {
-		const struct group *g = &fs->g[h];
-
-		if (g->flags & BG_BLOCK_UNINIT)
-			set_range(unwritten, gs, ge, g->bb, 1);
-		if (g->flags & BG_INODE_UNINIT)
-			set_range(unwritten, gs, ge, g->ib, 1);
-		if (!(g->flags & BG_INODE_ZEROED))
-			set_range(unwritten, gs, ge, g->it, fs->it_blocks);
-	}
+	for (e = fs->ext + fs->at[gi]; e < end; e++)
+		if (e->unwritten)
+			set_range(unwritten, gs, ge, e->start, e->len);
 	/* mke2fs writes the reserved GDT blocks of the primary only */
 	if (gi && has_super(fs, gi))
 		set_range(unwritten, gs, ge, gs + 1 + fs->gdt_blocks, fs->rsv_gdt);
@@ -211,11 +273,8 @@ static int group_maps(ext4_read_fn rd, void *rctx, const struct fs *fs, uint32_t
 	memset(used, 0, BLOCK);
 	if (has_super(fs, gi))
 		set_range(used, gs, ge, gs, 1 + fs->gdt_blocks + fs->rsv_gdt);
-	for (h = 0; h < fs->ngroups; h++) {
-		set_range(used, gs, ge, fs->g[h].bb, 1);
-		set_range(used, gs, ge, fs->g[h].ib, 1);
-		set_range(used, gs, ge, fs->g[h].it, fs->it_blocks);
-	}
+	for (e = fs->ext + fs->at[gi]; e < end; e++)
+		set_range(used, gs, ge, e->start, e->len);
 	return 0;
 }
 
@@ -271,6 +330,8 @@ int ext4_guard_walk(ext4_read_fn rd, void *rctx, const struct ext4_zone *zones, 
 	if (r < 0)
 		goto out;
 	r = read_groups(rd, rctx, &fs, (uint32_t)r, why, cap);
+	if (!r)
+		r = index_extents(&fs, why, cap);
 	for (gi = 0; !r && gi < fs.ngroups; gi++) {
 		uint64_t gs = fs.first + (uint64_t)gi * fs.bpg, b;
 
@@ -301,6 +362,8 @@ int ext4_guard_walk(ext4_read_fn rd, void *rctx, const struct ext4_zone *zones, 
 		snprintf(why, cap, "zeroing: %s", strerror(-r));
 out:
 	free(fs.g);
+	free(fs.ext);
+	free(fs.at);
 	free(used);
 	free(unwritten);
 	return r;
