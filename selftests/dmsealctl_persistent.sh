@@ -20,7 +20,7 @@ URI2=kbs:///dmseal-test/keys/disk-a
 T=${TMPDIR:-/tmp}/dmsealctl_pv.$$
 mkdir -p "$T"
 
-PLAN=36
+PLAN=37
 # shellcheck source=lib/ktap.sh
 . "$DIR/lib/ktap.sh"
 # shellcheck source=lib/state.sh
@@ -142,7 +142,7 @@ check_log "$T/out" "the right key still opens it after the wrong one" \
 	eval "[ $rc -eq 0 ] && pv_data_ok $PV_MNT"
 "$CTL" persistent teardown --name $PV_NAME >/dev/null 2>&1
 
-# --- 15-20: the key source fails: exit 5, nothing left ------------------------------
+# --- 15-21: the key source fails: exit 5, nothing left ------------------------------
 printf 'cdh_url = http://127.0.0.1:8010/cdh/resource\ntimeout_ms = 1000\nretries = 0\n' >"$T/hang.conf"
 cdh_hang_start 8010
 cdh_forbidden_start 8011
@@ -160,8 +160,23 @@ for c in "down|--cdh-url http://127.0.0.1:8009/cdh/resource|$PV_URI|connection r
 	pv_setup --device $PV_DISK --name $PV_NAME --mount $PV_MNT --key "$uri" $opt
 	refused 5 "$pat" "key source fails ($what): exit 5, clear error, nothing left"
 done
+# A guest image without libcurl4: dmsealctl loads it only here, to fetch the
+# key, so this is where its absence shows, as a key source failure that names
+# the package. /dev/null over the library, in a mount namespace of its own.
+CURLS=$(for d in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /usr/lib64; do
+	[ -e "$d/libcurl.so.4" ] && readlink -f "$d/libcurl.so.4"; done | sort -u | tr '\n' ' ')
+before $PV_DISK
+unshare -m sh -c "mount --make-rprivate / 2>/dev/null
+	for f in $CURLS; do mount --bind /dev/null \"\$f\" || exit 97; done
+	exec '$CTL' persistent setup --device $PV_DISK --name $PV_NAME --mount $PV_MNT --key $PV_URI" \
+	>"$T/out" 2>&1
+rc=$?
+[ -n "$CURLS" ] || rc=96
+no_request || rc=99
+refused 5 "cannot load libcurl.so.4 \\(package libcurl4\\)" \
+	"no libcurl in the image: exit 5, names the package, no request, nothing left"
 
-# --- 21-23: a CDH SecureMount request -------------------------------------------------
+# --- 22-24: a CDH SecureMount request -------------------------------------------------
 cat >"$T/req.json" <<EOT
 {"volume_type": "BlockDevice", "flags": [], "mount_point": "$PV_MNT",
  "options": {"devicePath": "$PV_DISK", "sourceType": "encrypted", "key": "$PV_URI",
@@ -188,7 +203,7 @@ before $PV_DISK
 pv_setup --request "$T/empty.json"
 refused 6 "is not blank" "a request for a new volume over an existing one: exit 6, nothing written"
 
-# --- 24-33: a hostile host edits the header ----------------------------------------
+# --- 25-34: a hostile host edits the header ----------------------------------------
 pv_setup --device $DISK2 --name $NAME2 --mount $MNT2 --key $URI2 --init
 check_log "$T/out" "scratch volume on $DISK2 (kbs:///dmseal-test/keys/disk-a)" \
 	eval "[ $rc -eq 0 ] && pv_data $MNT2"
@@ -248,7 +263,7 @@ diag "a keyslot is invisible at table load: the kernel cannot tell a passphrase-
 diag "from the KBS key (Documentation/dmseal/persistent.rst); dmsealctl never reads keyslots"
 restore
 
-# --- 34-35: check, then use: the disk changes after dmsealctl read it ------------
+# --- 35-36: check, then use: the disk changes after dmsealctl read it ------------
 DMSEALCTL_TEST_RUN_AT=checked \
 DMSEALCTL_TEST_RUN_CMD="$EDIT $DISK2 '\"encryption\":\"aes-xts-plain64\"' '\"encryption\":\"cipher_null-ecb\"'" \
 	"$CTL_TEST" persistent setup --device $DISK2 --name $NAME2 --mount $MNT2 --key $URI2 >"$T/out" 2>&1
@@ -262,7 +277,7 @@ check_log "$T/out" "the edit is on the disk, and the next setup refuses it" \
 	eval "[ $rc -eq 3 ] && grep -q 'cipher_null' '$T/out'"
 restore
 
-# --- 36: a failed --init leaves the disk blank again ------------------------------
+# --- 37: a failed --init leaves the disk blank again ------------------------------
 wipe_disks 4 $DISK2
 before $DISK2 2
 DMSEALCTL_TEST_FAIL_STEP=mkfs "$CTL_TEST" persistent setup --device $DISK2 --name $NAME2 \
