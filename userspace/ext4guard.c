@@ -63,7 +63,8 @@ struct fs {
 };
 
 struct extent {
-	uint64_t start, len;
+	uint64_t start;
+	uint32_t len;		/* at most one group's inode table */
 	bool unwritten;		/* allocated, but mkfs did not write it */
 };
 
