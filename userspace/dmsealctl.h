@@ -173,7 +173,8 @@ int run_mkfs_ext4(int fd, const struct ext4_opts *o, char *errbuf, size_t errcap
 int zero_range(int fd, uint64_t off, uint64_t len);
 int zero_all(int fd, uint64_t size);
 /* zeroed at both ends before mkfs: blkid's deepest probe from the end is
- * 3087 sectors back (promise_fasttrack_raid), plus its readahead */
+ * 3087 sectors back (promise_fasttrack_raid), plus its readahead; the head
+ * runs on by EXT4_PREPARE_SHADOW, for the LUKS2 slot at 2 MiB */
 #define EXT4_PREPARE_EDGE (2ull << 20)
 #define EXT4_LUKS2_PROBE (4ull << 20)
 /* the least readahead reach guarded: twice the default read_ahead_kb */

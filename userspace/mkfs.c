@@ -76,16 +76,24 @@ int zero_all(int fd, uint64_t size)
 	return r;
 }
 
-/* The ranges ext4_prepare zeroes outside the layout: what blkid reads. */
+/*
+ * The ranges ext4_prepare zeroes outside the layout: what blkid reads, with
+ * the readahead behind each read. At the head that runs to the LUKS2
+ * secondary-header slot at 2 MiB and its readahead: udev may probe between
+ * mkfs and the guard (seen: block 512 read unwritten when the head zone
+ * stopped at 2 MiB and only the guard covered what follows).
+ */
 size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z)
 {
 	uint64_t edge = size < EXT4_PREPARE_EDGE ? size : EXT4_PREPARE_EDGE;
+	uint64_t head = edge + EXT4_PREPARE_SHADOW < size ? edge + EXT4_PREPARE_SHADOW : size;
 	size_t n = 0;
 
-	z[n++] = (struct ext4_zone){ 0, edge };
+	z[n++] = (struct ext4_zone){ 0, head };
 	z[n++] = (struct ext4_zone){ size - edge, edge };
 	/* the LUKS2 probe also looks for a secondary header at 4 MiB */
-	if (size >= EXT4_LUKS2_PROBE + EXT4_PREPARE_SHADOW + edge)
+	if (size >= EXT4_LUKS2_PROBE + EXT4_PREPARE_SHADOW + edge &&
+	    EXT4_LUKS2_PROBE >= head)
 		z[n++] = (struct ext4_zone){ EXT4_LUKS2_PROBE, EXT4_PREPARE_SHADOW };
 	return n;
 }

@@ -74,6 +74,37 @@ static int zero(void *ctx, uint64_t off, uint64_t len)
 	return zero_range(fd, off, len);
 }
 
+/*
+ * Right after the prepare step, before mkfs, every place blkid probes must
+ * read back written blocks, readahead included: udev runs blkid on the new
+ * volume whenever it likes (seen: a probe of the LUKS2 secondary-header slot
+ * at 2 MiB, between mkfs and the guard). The LUKS2 slots from 16 KiB to 4 MiB
+ * and the deepest probe from the end (promise_fasttrack_raid, 3087 sectors).
+ */
+static int probes_unready(uint64_t size)
+{
+	static const uint64_t luks2[] = { 0, 16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10,
+					  512 << 10, 1 << 20, 2 << 20, 4 << 20 };
+	uint64_t at[sizeof(luks2) / sizeof(luks2[0]) + 1], o;
+	uint8_t b[BLK];
+	unsigned int i, n = 0, bad = 0;
+
+	for (i = 0; i < sizeof(luks2) / sizeof(luks2[0]); i++)
+		at[n++] = luks2[i];
+	at[n++] = (size - 3087 * 512) & ~(uint64_t)(BLK - 1);
+	for (i = 0; i < n; i++) {
+		for (o = at[i]; o < at[i] + SHADOW && o < size; o += BLK) {
+			if (pread(fd, b, BLK, (off_t)o) != BLK)
+				return perror("read"), 1;
+			if (all(b, POISON) && bad++ < 10)
+				fprintf(stderr, "probe at %llu KiB: block %llu unwritten after prepare\n",
+					(unsigned long long)(at[i] >> 10),
+					(unsigned long long)(o / BLK));
+		}
+	}
+	return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ext4_opts o = { 0 };
@@ -104,6 +135,8 @@ int main(int argc, char **argv)
 	if (sparse && ftruncate(fd, (off_t)size))
 		return perror("truncate"), 1;
 	r = ext4_prepare(fd, size, &o);
+	if (!r && !sparse && probes_unready(size))
+		return 1;
 	if (!r)
 		r = run_mkfs_ext4(fd, &o, why, sizeof(why));
 	if (r)
