@@ -17,7 +17,8 @@
 # Installing (see README.md, "Install"):
 #   make modules       build kmod/dmseal.ko against KDIR
 #   make install       dmseal.ko, dmsealctl, its man page and bash completion,
-#                      and systemd/*.service|*.target if systemd/ exists
+#                      systemd/*.service|*.target if systemd/ exists, and
+#                      udev/*.rules (UDEVRULESDIR, default $(PREFIX)/lib/udev/rules.d)
 #   make uninstall     remove exactly those files again
 #   make dkms-source   copy what dkms builds from to $(DESTDIR)/usr/src/dmseal-<VERSION>
 #   make version       print the version everything is built with
@@ -57,6 +58,7 @@ PACKAGE_VERSION := $(shell tr -d ' \t\n' <VERSION)
 PREFIX ?= /usr
 MODDIR ?= /lib/modules
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 DKMSDIR ?= /usr/src/dmseal-$(PACKAGE_VERSION)
 DEPMOD ?= depmod
 ifneq ($(KERNEL_SRC),)
@@ -80,6 +82,7 @@ MAKEOVERRIDES := $(filter-out KERNELRELEASE=%,$(MAKEOVERRIDES))
 
 MODULE_DEST := $(DESTDIR)$(MODDIR)/$(KERNELRELEASE)/extra
 UNITS := $(wildcard systemd/*.service systemd/*.target)
+UDEV_RULES := $(wildcard udev/*.rules)
 # what dkms needs to build the module, and nothing else
 DKMS_FILES := dkms.conf VERSION COPYING LICENSES/MIT LICENSES/Linux-syscall-note \
 	scripts/version.sh kmod/Kbuild kmod/Makefile \
@@ -117,6 +120,9 @@ install-units:
 ifneq ($(UNITS),)
 	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
 endif
+ifneq ($(UDEV_RULES),)
+	install -D -m 0644 -t $(DESTDIR)$(UDEVRULESDIR) $(UDEV_RULES)
+endif
 
 uninstall:
 	rm -f $(MODULE_DEST)/dmseal.ko
@@ -124,6 +130,7 @@ uninstall:
 	$(run-depmod)
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(notdir $(UDEV_RULES)))
 
 dkms-source:
 	@v=$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf); \

@@ -113,6 +113,40 @@ if [[ -x $REPO/userspace/dmsealctl-test ]]; then
 	install_bin "$REPO/userspace/dmsealctl-test" /usr/sbin/dmsealctl-test
 fi
 
+# --- udev, for selftests/dmsealctl_udev.sh only --------------------------------
+# The guest runs without udev (guest-init.sh); that one test starts
+# systemd-udevd to show what a guest image with udev sees when a volume is
+# set up, with and without udev/56-dmseal.rules. Debian's udev package is
+# fetched (not installed) into the cache, like the kernels: systemd-udevd,
+# libsystemd-shared, systemd's rules, plus device-mapper's rules from the
+# host's dmsetup and ours. Without it that test skips.
+UDEV_CACHE=$DMSEAL_CACHE/udev
+udev_fetch() {
+	[[ -f $UDEV_CACHE/ok ]] && return 0
+	rm -rf "$UDEV_CACHE" && mkdir -p "$UDEV_CACHE/root" || return 1
+	(cd "$UDEV_CACHE" && apt-get download udev libsystemd-shared >&2) || return 1
+	for d in "$UDEV_CACHE"/*.deb; do dpkg-deb -x "$d" "$UDEV_CACHE/root" || return 1; done
+	[[ -x $UDEV_CACHE/root/bin/udevadm ]] && touch "$UDEV_CACHE/ok"
+}
+if udev_fetch; then
+	U=$UDEV_CACHE/root
+	shared=$(find "$U" -name 'libsystemd-shared-*.so' | head -n 1)
+	install -D -m 0755 "$U/bin/udevadm" "$ROOT/usr/bin/udevadm"
+	mkdir -p "$ROOT/usr/lib/systemd"
+	ln -sf /usr/bin/udevadm "$ROOT/usr/lib/systemd/systemd-udevd"
+	install -D -m 0644 "$shared" "$ROOT/usr/lib/x86_64-linux-gnu/systemd/${shared##*/}"
+	LD_LIBRARY_PATH=${shared%/*} copy_libs "$U/bin/udevadm"
+	mkdir -p "$ROOT/usr/lib/udev/rules.d" "$ROOT/etc/udev/rules.d"
+	cp "$U"/lib/udev/rules.d/*.rules "$ROOT/usr/lib/udev/rules.d/"
+	for r in 55-dm 60-persistent-storage-dm 95-dm-notify; do
+		cp "/lib/udev/rules.d/$r.rules" "$ROOT/usr/lib/udev/rules.d/" ||
+			log "warning: /lib/udev/rules.d/$r.rules not on the host (package dmsetup)"
+	done
+	cp "$REPO"/udev/*.rules "$ROOT/usr/lib/udev/rules.d/"
+else
+	log "warning: Debian's udev package could not be fetched: the guest has no udev (dmsealctl_udev.sh skips)"
+fi
+
 # --- modules -----------------------------------------------------------------
 SRCMOD=$MODROOT/lib/modules/$KVER
 DSTMOD=$ROOT/usr/lib/modules/$KVER

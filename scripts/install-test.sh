@@ -5,9 +5,9 @@
 # (scripts/kernel.sh 6.1's KVER and KDIR):
 #  - make install DESTDIR=<staging> KERNELRELEASE=<6.1> KDIR=<headers> lays
 #    out exactly the expected files (module, dmsealctl, man page, bash
-#    completion, systemd units if systemd/ exists), the module with 6.1's
-#    vermagic and the same version as dmsealctl --version; no depmod output
-#    in a staging dir;
+#    completion, systemd units and udev rules if systemd/ and udev/ exist),
+#    the module with 6.1's vermagic and the same version as dmsealctl
+#    --version; no depmod output in a staging dir;
 #  - make uninstall DESTDIR=<staging> removes every file again;
 #  - into a DESTDIR that is a module root already (has modules.dep), depmod
 #    runs, and uninstall takes the module out of modules.dep again;
@@ -63,6 +63,9 @@ D=$T/root
 units=()
 for u in "$SRC"/systemd/*.service "$SRC"/systemd/*.target; do
 	[[ -f $u ]] && units+=("usr/lib/systemd/system/${u##*/}")
+done
+for u in "$SRC"/udev/*.rules; do
+	[[ -f $u ]] && units+=("usr/lib/udev/rules.d/${u##*/}")
 done
 printf '%s\n' "lib/modules/$KVER/extra/dmseal.ko" usr/sbin/dmsealctl \
 	usr/share/man/man8/dmsealctl.8 usr/share/bash-completion/completions/dmsealctl \
