@@ -97,7 +97,14 @@ dmesg | tail -n 5 >"$T/k"
 [ "$E1" -eq "$E0" ] || indent "$T/k"
 check_log "$T/out" "with $RULE: setup, and no read error in the kernel log" \
 	sh -c "[ $rc -eq 0 ] && [ $E1 -eq $E0 ]"
-udevadm info /dev/mapper/$NAME >"$T/info" 2>&1
+# the probe after mkfs comes from udev's inotify watch, which turns the
+# close into a uevent of its own: it can be queued after settle returned
+i=0
+while udevadm settle --timeout=5 && udevadm info /dev/mapper/$NAME >"$T/info" 2>&1 &&
+	! grep -q '^E: ID_FS_TYPE=ext4$' "$T/info" && [ $i -lt 20 ]; do
+	usleep 250000
+	i=$((i + 1))
+done
 FSUUID=$(sed -n 's/^E: ID_FS_UUID=//p' "$T/info")
 check_log "$T/info" "after mkfs, udev probed the formatted volume: ext4, /dev/disk/by-uuid/$FSUUID" \
 	sh -c "grep -q '^E: ID_FS_TYPE=ext4$' '$T/info' && [ -n '$FSUUID' ] &&
