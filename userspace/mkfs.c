@@ -101,7 +101,7 @@ size_t ext4_probe_zones(uint64_t size, struct ext4_zone *z)
 /*
  * Before mkfs with no full wipe: zero every block mke2fs, or blkid later,
  * may read before anything wrote it. Those are the areas blkid probes for
- * old signatures (the first and last 2 MiB, and 4 MiB in) and, if the
+ * old signatures (ext4_probe_zones: both ends and 4 MiB in) and, if the
  * layout has them, the superblock backups: a superblock is 1 KiB inside a
  * 4 KiB block, so writing one is a read-modify-write of a block nobody
  * wrote yet (seen: "INTEGRITY AEAD ERROR" at the start of group 1). With

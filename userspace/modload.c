@@ -67,7 +67,6 @@ static int load_one(struct kmod_ctx *ctx, const char *name)
 	return r < 0 ? r : 0;
 }
 
-/* Load every module of names; the last error, its module in *failed. */
 static bool all_present(const char *const *names, size_t n)
 {
 	size_t i;
@@ -78,6 +77,7 @@ static bool all_present(const char *const *names, size_t n)
 	return true;
 }
 
+/* Load every module of names; the last error, its module in *failed. */
 int modules_load(const char *const *names, size_t n, const char **failed)
 {
 	struct kmod_ctx *ctx;
