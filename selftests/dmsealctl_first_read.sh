@@ -29,8 +29,8 @@ PLAN=9
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/ktap.sh"
 # shellcheck source=lib/state.sh
 . "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/state.sh"
-# kernel log lines that mean a block was read that nobody wrote
-int_errors() { dmesg | grep -ciE 'integrity.*(error|checksum)|AEAD ERROR|Buffer I/O error|I/O error, dev'; }
+# shellcheck source=lib/dmst.sh
+. "${DIR:-$(cd "$(dirname "$0")" && pwd)}/lib/dmst.sh"
 cleanup() {
 	"$CTL" ephemeral teardown --name $NAME >/dev/null 2>&1
 	rm -rf "$T"

@@ -33,8 +33,8 @@ mkdir -p "$T"
 PLAN=7
 # shellcheck source=lib/ktap.sh
 . "$DIR/lib/ktap.sh"
-# kernel log lines that mean a block was read that nobody wrote
-int_errors() { dmesg | grep -ciE 'integrity.*(error|checksum)|AEAD ERROR|Buffer I/O error|I/O error, dev'; }
+# shellcheck source=lib/dmst.sh
+. "$DIR/lib/dmst.sh"
 udev_stop() {
 	udevadm control --exit >/dev/null 2>&1
 	i=0

@@ -20,11 +20,16 @@
 #                                  boot to the second: the last 64 KiB of
 #                                  $DMST_STATE_DISK (default /dev/vdd)
 #   boot_state_clear               zero that area
+#   int_errors                     how many kernel log lines say a block was
+#                                  read that nobody wrote (integrity/AEAD/I/O)
 # Events come from `dmseal_tool monitor` (not ratelimited); if it cannot run,
 # the kernel log line "dmseal: denied ... of NAME (M:m): REASON" is used.
 
 MON=
 NDENY=0
+
+# kernel log lines that mean a block was read that nobody wrote
+int_errors() { dmesg | grep -ciE 'integrity.*(error|checksum)|AEAD ERROR|Buffer I/O error|I/O error, dev'; }
 
 # only_in_test_guest WHAT: these tests format disks and load modules; only
 # in the guest `make check` boots (its /init sets the hostname), unless
